@@ -1,0 +1,374 @@
+//! Files tab: label files and folders in the background, a sortable table that fills in as
+//! the batch runs (cancellable), CSV export, and per-file contours and point on the plane.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::Receiver;
+
+use super::plane::{plane, to_plane};
+use super::{ActiveModel, Dialogs, Settings};
+use crate::classify::label::{CSV_HEADER, LabelRow, activation_word, csv_line, label_file, valence_word};
+use crate::egemaps::{self, Rate};
+
+/// One file in the table.
+#[derive(Debug, Clone)]
+pub struct FileRow {
+    pub path: PathBuf,
+    pub name: String,
+    pub result: Option<LabelRow>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    File,
+    Duration,
+    Activation,
+    Valence,
+    Error,
+}
+
+struct Job {
+    rx: Receiver<(usize, LabelRow)>,
+    cancel: Arc<AtomicBool>,
+    total: usize,
+    done: usize,
+}
+
+/// Pitch and loudness contours of the selected file.
+pub struct Detail {
+    pub index: usize,
+    pub f0: Vec<[f64; 2]>,
+    pub loudness: Vec<[f64; 2]>,
+}
+
+pub struct FilesTab {
+    pub rows: Vec<FileRow>,
+    job: Option<Job>,
+    pub sort: (SortBy, bool),
+    pub selected: Option<usize>,
+    pub detail: Option<Detail>,
+    detail_rx: Option<Receiver<Result<Detail, String>>>,
+}
+
+impl Default for FilesTab {
+    fn default() -> Self {
+        Self { rows: Vec::new(), job: None, sort: (SortBy::File, true), selected: None, detail: None, detail_rx: None }
+    }
+}
+
+impl FilesTab {
+    pub fn is_running(&self) -> bool {
+        self.job.is_some() || self.detail_rx.is_some()
+    }
+
+    /// Progress of the running batch (done, total).
+    pub fn progress(&self) -> Option<(usize, usize)> {
+        self.job.as_ref().map(|j| (j.done, j.total))
+    }
+
+    /// Adds files, and every audio file under folders, skipping ones already listed.
+    pub fn add_paths(&mut self, paths: &[PathBuf], notes: &mut Vec<(bool, String)>) -> usize {
+        let mut added = 0;
+        for p in paths {
+            let found = match crate::audio::find_audio_files(p) {
+                Ok(f) => f,
+                Err(e) => {
+                    notes.push((true, format!("{}: {e}", p.display())));
+                    continue;
+                }
+            };
+            if found.is_empty() {
+                notes.push((true, format!("{}: no audio files", p.display())));
+            }
+            let base = if p.is_dir() { p.clone() } else { p.parent().map(|x| x.to_path_buf()).unwrap_or_default() };
+            for f in found {
+                if self.rows.iter().any(|r| r.path == f) {
+                    continue;
+                }
+                let rel = f.strip_prefix(&base).unwrap_or(&f).display().to_string();
+                self.rows.push(FileRow { name: rel, path: f, result: None });
+                added += 1;
+            }
+        }
+        added
+    }
+
+    /// Starts labelling every row without a result.
+    pub fn start(&mut self, model: &ActiveModel) {
+        if self.job.is_some() {
+            return;
+        }
+        let todo: Vec<(usize, PathBuf)> = self.rows.iter().enumerate().filter(|(_, r)| r.result.is_none()).map(|(i, r)| (i, r.path.clone())).collect();
+        if todo.is_empty() {
+            return;
+        }
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let c = cancel.clone();
+        let predictor = model.predictor.clone();
+        let total = todo.len();
+        std::thread::spawn(move || {
+            use rayon::prelude::*;
+            todo.par_iter().for_each(|(i, p)| {
+                if c.load(Ordering::Relaxed) {
+                    return;
+                }
+                let row = label_file(p, &predictor, None).into_iter().next();
+                if let Some(row) = row {
+                    let _ = tx.send((*i, row));
+                }
+            });
+        });
+        self.job = Some(Job { rx, cancel, total, done: 0 });
+    }
+
+    pub fn cancel(&mut self) {
+        if let Some(j) = self.job.take() {
+            j.cancel.store(true, Ordering::SeqCst);
+        }
+    }
+
+    pub fn poll(&mut self, notes: &mut Vec<(bool, String)>) {
+        if let Some(j) = &mut self.job {
+            for (i, row) in j.rx.try_iter() {
+                if let Some(e) = &row.error {
+                    notes.push((true, e.clone()));
+                }
+                if let Some(r) = self.rows.get_mut(i) {
+                    r.result = Some(row);
+                }
+                j.done += 1;
+            }
+            if j.done >= j.total {
+                self.job = None;
+            }
+        }
+        if let Some(rx) = &self.detail_rx {
+            if let Ok(r) = rx.try_recv() {
+                self.detail_rx = None;
+                match r {
+                    Ok(d) => self.detail = Some(d),
+                    Err(e) => notes.push((true, e)),
+                }
+            }
+        }
+    }
+
+    fn select(&mut self, index: usize) {
+        self.selected = Some(index);
+        self.detail = None;
+        let Some(row) = self.rows.get(index) else { return };
+        let path = row.path.clone();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || {
+            let r = egemaps::extract_file(&path, Rate::Canonical, true).map_err(|e| e.to_string()).map(|an| {
+                let lld = an.lld.unwrap_or(egemaps::LldTable { rows: Vec::new(), duration_s: 0.0 });
+                let t = |i: usize| lld.row_time(i).0;
+                let f0 = lld.column("F0semitoneFrom27.5Hz_sma3nz").unwrap_or_default();
+                let loud = lld.column("Loudness_sma3").unwrap_or_default();
+                Detail {
+                    index,
+                    // Unvoiced frames (0) are left out so the pitch line shows voiced stretches.
+                    f0: f0.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(i, v)| [t(i), *v]).collect(),
+                    loudness: loud.iter().enumerate().map(|(i, v)| [t(i), *v]).collect(),
+                }
+            });
+            let _ = tx.send(r);
+        });
+        self.detail_rx = Some(rx);
+    }
+
+    pub fn csv(&self) -> String {
+        let mut s = format!("{CSV_HEADER}\n");
+        for r in &self.rows {
+            if let Some(res) = &r.result {
+                s += &csv_line(&r.name, res, false);
+                s.push('\n');
+            }
+        }
+        s
+    }
+
+    fn sorted_indices(&self) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.rows.len()).collect();
+        let key = |i: &usize| -> (Option<f64>, String) {
+            let r = &self.rows[*i];
+            let res = r.result.as_ref();
+            match self.sort.0 {
+                SortBy::File => (None, r.name.clone()),
+                SortBy::Duration => (res.map(|x| x.duration_s), String::new()),
+                SortBy::Activation => (res.and_then(|x| x.prediction.map(|p| p.activation_score)), String::new()),
+                SortBy::Valence => (res.and_then(|x| x.prediction.map(|p| p.valence_score)), String::new()),
+                SortBy::Error => (None, res.and_then(|x| x.error.clone()).unwrap_or_default()),
+            }
+        };
+        idx.sort_by(|a, b| {
+            let (ka, kb) = (key(a), key(b));
+            let o = match (ka.0, kb.0) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => ka.1.cmp(&kb.1),
+            };
+            if self.sort.1 { o } else { o.reverse() }
+        });
+        idx
+    }
+
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        model: Option<&ActiveModel>,
+        settings: &mut Settings,
+        dialogs: &dyn Dialogs,
+        notes: &mut Vec<(bool, String)>,
+    ) {
+        // Drag and drop.
+        let dropped: Vec<PathBuf> = ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        let mut added = 0;
+        if !dropped.is_empty() {
+            added += self.add_paths(&dropped, notes);
+        }
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("Add files…").clicked()
+                && let Some(f) = dialogs.pick_audio_files()
+            {
+                added += self.add_paths(&f, notes);
+            }
+            if ui.button("Add folder…").clicked()
+                && let Some(d) = dialogs.pick_folder("Folder of recordings")
+            {
+                settings.last_audio_folder = Some(d.clone());
+                added += self.add_paths(&[d], notes);
+            }
+            let has_results = self.rows.iter().any(|r| r.result.is_some());
+            if ui.add_enabled(has_results, egui::Button::new("Export CSV…")).clicked()
+                && let Some(p) = dialogs.save_csv("labels.csv")
+            {
+                let text = self.csv();
+                match crate::fsutil::write_atomic(&p, |w| w.write_all(text.as_bytes())) {
+                    Ok(()) => notes.push((false, format!("saved {}", p.display()))),
+                    Err(e) => notes.push((true, format!("{}: {e}", p.display()))),
+                }
+            }
+            if ui.add_enabled(!self.rows.is_empty() && self.job.is_none(), egui::Button::new("Clear")).clicked() {
+                self.rows.clear();
+                self.selected = None;
+                self.detail = None;
+            }
+            if let Some((done, total)) = self.progress() {
+                ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).desired_width(200.0).text(format!("{done}/{total}")));
+                if ui.button("Cancel").clicked() {
+                    self.cancel();
+                }
+            } else if self.rows.is_empty() {
+                ui.label(egui::RichText::new("Drop audio files or folders here").weak());
+            }
+        });
+        if added > 0 {
+            match model {
+                Some(m) => self.start(m),
+                None => notes.push((true, "no model loaded: pick one at the top".into())),
+            }
+        }
+        ui.separator();
+        let detail_w = 320.0;
+        ui.horizontal_top(|ui| {
+            let table_w = (ui.available_width() - detail_w - 10.0).max(300.0);
+            ui.vertical(|ui| {
+                ui.set_width(table_w);
+                self.table(ui);
+            });
+            ui.vertical(|ui| self.detail_ui(ui, detail_w));
+        });
+    }
+
+    fn table(&mut self, ui: &mut egui::Ui) {
+        let order = self.sorted_indices();
+        let mut clicked_row = None;
+        let mut sort_click = None;
+        egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
+            egui::Grid::new("files-table").striped(true).num_columns(6).min_col_width(60.0).show(ui, |ui| {
+                for (col, label) in [
+                    (SortBy::File, "file"),
+                    (SortBy::Duration, "duration"),
+                    (SortBy::Activation, "activation"),
+                    (SortBy::Valence, "valence"),
+                    (SortBy::Error, "error"),
+                ] {
+                    let arrow = if self.sort.0 == col { if self.sort.1 { " ⏶" } else { " ⏷" } } else { "" };
+                    if ui.button(egui::RichText::new(format!("{label}{arrow}")).strong()).clicked() {
+                        sort_click = Some(col);
+                    }
+                }
+                ui.end_row();
+                for i in order {
+                    let r = &self.rows[i];
+                    let sel = self.selected == Some(i);
+                    if ui.selectable_label(sel, &r.name).clicked() {
+                        clicked_row = Some(i);
+                    }
+                    match &r.result {
+                        None => {
+                            ui.label("…");
+                            ui.label("");
+                            ui.label("");
+                            ui.label("");
+                        }
+                        Some(res) => {
+                            ui.label(format!("{:.2} s", res.duration_s));
+                            match &res.prediction {
+                                Some(p) => {
+                                    ui.label(format!("{} {:.0} %", activation_word(p.activation_high), 100.0 * p.activation_score));
+                                    ui.label(format!("{} {:.0} %", valence_word(p.valence_positive), 100.0 * p.valence_score));
+                                }
+                                None => {
+                                    ui.label("—");
+                                    ui.label("—");
+                                }
+                            }
+                            ui.label(egui::RichText::new(res.error.clone().unwrap_or_default()).color(ui.visuals().error_fg_color));
+                        }
+                    }
+                    ui.end_row();
+                }
+            });
+        });
+        if let Some(c) = sort_click {
+            self.sort = if self.sort.0 == c { (c, !self.sort.1) } else { (c, true) };
+        }
+        if let Some(i) = clicked_row {
+            self.select(i);
+        }
+    }
+
+    fn detail_ui(&mut self, ui: &mut egui::Ui, width: f32) {
+        ui.set_width(width);
+        let Some(i) = self.selected else {
+            ui.label(egui::RichText::new("Select a file to see its contours").weak());
+            return;
+        };
+        let Some(row) = self.rows.get(i) else { return };
+        ui.strong(&row.name);
+        let point = row.result.as_ref().and_then(|r| r.prediction).map(|p| to_plane(p.valence_score, p.activation_score));
+        plane(ui, width.min(260.0), &point.into_iter().collect::<Vec<_>>(), true);
+        match &self.detail {
+            Some(d) if d.index == i => {
+                let f0 = egui_plot::PlotPoints::from(d.f0.clone());
+                egui_plot::Plot::new("detail-f0").height(110.0).y_axis_label("F0 (st)").allow_scroll(false).show(ui, |p| {
+                    p.points(egui_plot::Points::new("F0", f0).radius(1.5).color(egui::Color32::from_rgb(230, 90, 60)));
+                });
+                let l = egui_plot::PlotPoints::from(d.loudness.clone());
+                egui_plot::Plot::new("detail-loudness").height(110.0).y_axis_label("loudness").x_axis_label("s").allow_scroll(false).show(ui, |p| {
+                    p.line(egui_plot::Line::new("loudness", l).color(egui::Color32::from_rgb(70, 150, 240)));
+                });
+            }
+            _ => {
+                ui.spinner();
+            }
+        }
+    }
+}
+

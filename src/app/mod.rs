@@ -1,0 +1,305 @@
+//! The desktop app (eframe/egui): Live, Files and Train tabs over the same library.
+//!
+//! Everything slow runs on worker threads that report through channels; the UI thread only
+//! drains those channels and paints, so it never waits on audio, analysis or training.
+//! File dialogs and model locations come from [`Services`], so tests can drive the real app
+//! with injected paths.
+
+mod files;
+mod live;
+mod plane;
+mod train;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::bundle::{Bundle, default_model_dir};
+use crate::classify::pipeline::Predictor;
+use crate::model::{DeviceChoice, select_device};
+
+pub use files::FilesTab;
+pub use live::LiveTab;
+pub use train::TrainTab;
+
+/// File dialogs, behind an interface so tests can answer them.
+pub trait Dialogs {
+    fn pick_audio_files(&self) -> Option<Vec<PathBuf>>;
+    fn pick_folder(&self, title: &str) -> Option<PathBuf>;
+    fn pick_csv(&self, title: &str) -> Option<PathBuf>;
+    fn save_csv(&self, suggested: &str) -> Option<PathBuf>;
+}
+
+/// Native dialogs (rfd).
+pub struct NativeDialogs;
+
+impl Dialogs for NativeDialogs {
+    fn pick_audio_files(&self) -> Option<Vec<PathBuf>> {
+        rfd::FileDialog::new().add_filter("audio", &crate::audio::AUDIO_EXTENSIONS).pick_files()
+    }
+    fn pick_folder(&self, title: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new().set_title(title).pick_folder()
+    }
+    fn pick_csv(&self, title: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new().set_title(title).add_filter("CSV", &["csv"]).pick_file()
+    }
+    fn save_csv(&self, suggested: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new().set_file_name(suggested).add_filter("CSV", &["csv"]).save_file()
+    }
+}
+
+/// What the app needs from its surroundings.
+pub struct Services {
+    pub dialogs: Box<dyn Dialogs>,
+    /// Folder holding the bundled models (`models/`).
+    pub bundled_models: PathBuf,
+    /// Where models trained in the app are saved.
+    pub user_models: PathBuf,
+    /// Feature cache folder.
+    pub cache_dir: PathBuf,
+}
+
+impl Services {
+    pub fn native() -> Self {
+        let data = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self {
+            dialogs: Box::new(NativeDialogs),
+            bundled_models: default_model_dir().parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("models")),
+            user_models: data.join("valar/models"),
+            cache_dir: crate::corpus::FeatureCache::default_dir(),
+        }
+    }
+}
+
+/// Settings that persist between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub input_device: Option<String>,
+    pub active_model: Option<PathBuf>,
+    pub window_s: f64,
+    pub update_s: f64,
+    pub last_audio_folder: Option<PathBuf>,
+    pub last_corpus: Option<PathBuf>,
+    pub tab: Tab,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { input_device: None, active_model: None, window_s: 3.0, update_s: 0.5, last_audio_folder: None, last_corpus: None, tab: Tab::Live }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tab {
+    Live,
+    Files,
+    Train,
+}
+
+/// The loaded model the tabs share.
+#[derive(Clone)]
+pub struct ActiveModel {
+    pub name: String,
+    pub path: PathBuf,
+    pub predictor: Arc<Predictor>,
+    pub summary: String,
+}
+
+pub(crate) fn load_model(path: &Path) -> Result<ActiveModel, String> {
+    let (device, _) = select_device(DeviceChoice::Cpu);
+    let b = Bundle::load(path, &device).map_err(|e| e.to_string())?;
+    let summary = format!(
+        "{} · activation on {} dims, valence on {} dims{}",
+        match b.representation.aae() {
+            Some(a) => format!("AAE D={}", a.dims),
+            None => "eGeMAPS features".into(),
+        },
+        b.predictor.tasks[0].ds(),
+        b.predictor.tasks[1].ds(),
+        if b.metadata.in_context.is_empty() {
+            String::new()
+        } else {
+            format!(" · trained on {}", b.metadata.in_context.iter().map(|(n, k)| format!("{n} ({k})")).collect::<Vec<_>>().join(", "))
+        }
+    );
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+    Ok(ActiveModel { name, path: path.to_path_buf(), predictor: Arc::new(b.predictor), summary })
+}
+
+/// Model folders found in `root` (each subfolder holding a model.json).
+pub(crate) fn list_models(root: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root)
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("model.json").is_file()).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+pub struct ValarApp {
+    pub settings: Settings,
+    pub services: Services,
+    pub model: Option<ActiveModel>,
+    pub model_error: Option<String>,
+    pub live: LiveTab,
+    pub files: FilesTab,
+    pub train: TrainTab,
+    /// Messages for the user (errors and notices), newest last.
+    pub messages: Vec<(bool, String)>,
+}
+
+const SETTINGS_KEY: &str = "valar-settings";
+
+impl ValarApp {
+    pub fn new(settings: Settings, services: Services) -> Self {
+        let mut app = Self {
+            live: LiveTab::new(&settings),
+            files: FilesTab::default(),
+            train: TrainTab::default(),
+            settings,
+            services,
+            model: None,
+            model_error: None,
+            messages: Vec::new(),
+        };
+        let path = app.settings.active_model.clone().filter(|p| p.join("model.json").is_file()).unwrap_or_else(|| app.services.bundled_models.join("default"));
+        app.activate_model(&path);
+        app
+    }
+
+    /// Creates the app from eframe's context, restoring settings.
+    pub fn from_creation_context(cc: &eframe::CreationContext<'_>) -> Self {
+        let settings = cc.storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
+        Self::new(settings, Services::native())
+    }
+
+    pub fn activate_model(&mut self, path: &Path) {
+        match load_model(path) {
+            Ok(m) => {
+                self.settings.active_model = Some(m.path.clone());
+                self.model = Some(m);
+                self.model_error = None;
+            }
+            Err(e) => {
+                self.model_error = Some(e.clone());
+                self.messages.push((true, format!("could not load model: {e}")));
+            }
+        }
+    }
+
+    pub fn notify(&mut self, error: bool, text: impl Into<String>) {
+        self.messages.push((error, text.into()));
+        if self.messages.len() > 50 {
+            self.messages.remove(0);
+        }
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("valar");
+            ui.separator();
+            for (tab, label) in [(Tab::Live, "Live"), (Tab::Files, "Files"), (Tab::Train, "Train")] {
+                ui.selectable_value(&mut self.settings.tab, tab, label);
+            }
+            ui.separator();
+            ui.label("Model:");
+            let current = self.model.as_ref().map(|m| m.name.clone()).unwrap_or_else(|| "(none)".into());
+            let mut choice: Option<PathBuf> = None;
+            egui::ComboBox::from_id_salt("model-picker").selected_text(current).show_ui(ui, |ui| {
+                ui.label(egui::RichText::new("bundled").weak());
+                for p in list_models(&self.services.bundled_models) {
+                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    if ui.selectable_label(self.model.as_ref().is_some_and(|m| m.path == p), name).clicked() {
+                        choice = Some(p);
+                    }
+                }
+                let mine = list_models(&self.services.user_models);
+                if !mine.is_empty() {
+                    ui.label(egui::RichText::new("yours").weak());
+                }
+                for p in mine {
+                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    if ui.selectable_label(self.model.as_ref().is_some_and(|m| m.path == p), name).clicked() {
+                        choice = Some(p);
+                    }
+                }
+            });
+            if let Some(p) = choice {
+                self.activate_model(&p);
+            }
+            if let Some(m) = &self.model {
+                ui.label(egui::RichText::new(&m.summary).small().weak());
+            }
+        });
+    }
+
+    fn message_bar(&mut self, ui: &mut egui::Ui) {
+        let Some((err, text)) = self.messages.last().cloned() else { return };
+        ui.horizontal(|ui| {
+            let color = if err { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
+            ui.label(egui::RichText::new(text).color(color));
+            if ui.small_button("dismiss").clicked() {
+                self.messages.clear();
+            }
+        });
+    }
+
+    /// One frame of the whole app (what eframe's `App::ui` calls).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        // Drain workers first, so this frame paints their latest results.
+        let mut notes = Vec::new();
+        self.live.poll(&mut notes);
+        self.files.poll(&mut notes);
+        if let Some(new_model) = self.train.poll(&mut notes) {
+            self.activate_model(&new_model);
+        }
+        for (e, t) in notes {
+            self.notify(e, t);
+        }
+        egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
+        egui::Panel::bottom("messages").show(ui, |ui| self.message_bar(ui));
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            let model = self.model.clone();
+            let mut notes = Vec::new();
+            match self.settings.tab {
+                Tab::Live => self.live.ui(ui, model.as_ref(), &mut self.settings, self.services.dialogs.as_ref(), &mut notes),
+                Tab::Files => self.files.ui(ui, model.as_ref(), &mut self.settings, self.services.dialogs.as_ref(), &mut notes),
+                Tab::Train => self.train.ui(ui, model.as_ref(), &mut self.settings, &self.services, &mut notes),
+            }
+            for (e, t) in notes {
+                self.notify(e, t);
+            }
+        });
+        if self.live.is_running() || self.files.is_running() || self.train.is_running() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl eframe::App for ValarApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+}
+
+/// Opens the app window.
+pub fn run() -> anyhow::Result<ExitCode> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default().with_inner_size([1100.0, 760.0]).with_min_inner_size([720.0, 480.0]).with_title("valar"),
+        persist_window: true,
+        ..Default::default()
+    };
+    eframe::run_native("valar", options, Box::new(|cc| Ok(Box::new(ValarApp::from_creation_context(cc)))))
+        .map_err(|e| anyhow::anyhow!("could not open the app window: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}

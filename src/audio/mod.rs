@@ -1,0 +1,50 @@
+//! Audio in: files of any supported format and rate, the microphone, and a file played as if
+//! it were a microphone. Everything leaves this module as mono `f32`.
+
+mod decode;
+mod error;
+mod live;
+mod resample;
+pub mod synth;
+
+pub use decode::{AUDIO_EXTENSIONS, Audio, AudioInfo, MAX_RATE, MIN_RATE, decode_file, is_audio_path, stream_file};
+pub use error::AudioError;
+pub use live::{InputDevice, LiveEvent, LiveInput, input_devices, record, write_wav};
+pub use resample::{CANONICAL_RATE, StreamResampler, resample};
+
+use std::path::{Path, PathBuf};
+
+/// Decodes `path` and converts it to the 16 kHz canonical rate every model stage uses.
+pub fn load_canonical(path: &Path) -> Result<Audio, AudioError> {
+    let (audio, _) = decode_file(path)?;
+    let samples = resample(&audio.samples, audio.sample_rate, CANONICAL_RATE)?;
+    Ok(Audio { samples, sample_rate: CANONICAL_RATE })
+}
+
+/// Audio files under `root` (recursively, sorted), or `root` itself if it is a file.
+/// Hidden entries are skipped. Paths come back as found (joined onto `root`).
+pub fn find_audio_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if root.is_file() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let ft = entry.file_type()?;
+            if ft.is_dir() || (ft.is_symlink() && path.is_dir()) {
+                stack.push(path);
+            } else if is_audio_path(&path) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

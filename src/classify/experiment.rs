@@ -1,0 +1,542 @@
+//! The paper's experiments under leave-one-speaker-out: baseline, baselinefs, AAE and the
+//! enriched AAE per out-of-context set and code size, for activation and valence, on full or
+//! speaker-stratified reduced training data (Exp1 and Exp2). Every fitted part — normaliser,
+//! autoencoders, selection, SVM — is trained inside the fold on that fold's training data.
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use super::pipeline::{LabelledSet, PipelineConfig, PipelineError, Representation, TASKS, train_predictor};
+use super::{Confusion, Grid, loso_folds, normalize_per_group, paired_permutation_p};
+use crate::model::{AaeConfig, Rng};
+
+/// An out-of-context set by name.
+pub struct OutOfContext<'a> {
+    pub name: String,
+    pub set: LabelledSet<'a>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentConfig {
+    pub dims: Vec<usize>,
+    /// Training-set sizes per fold; None = all (the paper's "full").
+    pub samples: Vec<Option<usize>>,
+    pub seeds: usize,
+    pub aae: AaeConfig,
+    pub grid: Grid,
+    pub per_speaker: bool,
+    /// Which conditions to run (baseline, baselinefs, aae, enriched).
+    pub conditions: Vec<String>,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            dims: vec![64, 10],
+            samples: vec![None],
+            seeds: 3,
+            aae: AaeConfig::default(),
+            grid: Grid::default(),
+            per_speaker: false,
+            conditions: ["baseline", "baselinefs", "aae", "enriched"].iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// One result row of the report (the JSON schema of `valar evaluate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    pub task: String,
+    pub condition: String,
+    pub out_of_context: Option<String>,
+    pub dims: Option<usize>,
+    /// "full" or the number of training samples per fold.
+    pub samples: Samples,
+    pub seed: u64,
+    /// UAR of the confusion matrix pooled over all folds.
+    pub uar: f64,
+    /// Median number of selected dimensions over folds (the paper's Ds).
+    pub ds: usize,
+    pub confusion: Confusion,
+    /// UAR of each fold (test speaker order), for paired tests.
+    pub fold_uar: Vec<f64>,
+}
+
+/// Training-set size of a result: the JSON value `"full"` or a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Samples {
+    Full(String),
+    Count(usize),
+}
+
+impl std::fmt::Display for Samples {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Samples::Full(s) => write!(f, "{s}"),
+            Samples::Count(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// One experimental condition.
+#[derive(Debug, Clone)]
+struct Condition {
+    name: &'static str,
+    out_of_context: Option<usize>,
+    representation: Representation,
+    select: bool,
+}
+
+fn conditions(cfg: &ExperimentConfig, n_ooc: usize, seed: u64) -> Vec<Condition> {
+    let want = |c: &str| cfg.conditions.iter().any(|x| x == c);
+    let mut out = Vec::new();
+    if want("baseline") {
+        out.push(Condition { name: "baseline", out_of_context: None, representation: Representation::Features, select: false });
+    }
+    if want("baselinefs") {
+        out.push(Condition { name: "baselinefs", out_of_context: None, representation: Representation::Features, select: true });
+    }
+    for &d in &cfg.dims {
+        let a = AaeConfig { dims: d, seed, ..cfg.aae.clone() };
+        if want("aae") {
+            out.push(Condition { name: "aae", out_of_context: None, representation: Representation::Aae(a.clone()), select: true });
+        }
+        if want("enriched") {
+            for o in 0..n_ooc {
+                out.push(Condition { name: "enriched", out_of_context: Some(o), representation: Representation::Enriched(a.clone()), select: true });
+            }
+        }
+    }
+    out
+}
+
+/// Speaker-stratified random subset of `idx` of size `n` (proportional per speaker, at least
+/// one sample per speaker while the budget allows).
+pub fn stratified_subset(idx: &[usize], speakers: &[String], n: usize, rng: &mut Rng) -> Vec<usize> {
+    if n >= idx.len() {
+        return idx.to_vec();
+    }
+    let mut by_spk: Vec<(String, Vec<usize>)> = Vec::new();
+    for &i in idx {
+        match by_spk.iter_mut().find(|(s, _)| *s == speakers[i]) {
+            Some((_, v)) => v.push(i),
+            None => by_spk.push((speakers[i].clone(), vec![i])),
+        }
+    }
+    for (_, v) in by_spk.iter_mut() {
+        rng.shuffle(v);
+    }
+    let total = idx.len() as f64;
+    let mut quota: Vec<usize> = by_spk.iter().map(|(_, v)| ((v.len() as f64 / total) * n as f64).floor() as usize).collect();
+    let mut left = n - quota.iter().sum::<usize>();
+    let mut order: Vec<usize> = (0..by_spk.len()).collect();
+    rng.shuffle(&mut order);
+    while left > 0 {
+        let mut progressed = false;
+        for &s in &order {
+            if left > 0 && quota[s] < by_spk[s].1.len() {
+                quota[s] += 1;
+                left -= 1;
+                progressed = true;
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    let mut out: Vec<usize> = by_spk.iter().zip(&quota).flat_map(|((_, v), &q)| v[..q].to_vec()).collect();
+    out.sort_unstable();
+    out
+}
+
+/// Progress of a running evaluation.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+    pub what: String,
+}
+
+/// Runs every condition × code size × out-of-context set × sample size × seed under
+/// leave-one-speaker-out. Folds run in parallel. `progress` returns false to cancel.
+pub fn run_experiment(
+    inside: &LabelledSet<'_>,
+    outside: &[OutOfContext<'_>],
+    cfg: &ExperimentConfig,
+    device: &Device,
+    progress: &(dyn Fn(&Progress) -> bool + Sync),
+) -> Result<Vec<ResultRow>, PipelineError> {
+    let cancelled = std::sync::atomic::AtomicBool::new(false);
+    let is_cancelled = || cancelled.load(std::sync::atomic::Ordering::Relaxed);
+    use rayon::prelude::*;
+    let rows: Vec<Vec<f64>> =
+        if cfg.per_speaker { normalize_per_group(inside.rows, inside.speakers) } else { inside.rows.to_vec() };
+    let ooc_rows: Vec<Vec<Vec<f64>>> = outside
+        .iter()
+        .map(|o| if cfg.per_speaker { normalize_per_group(o.set.rows, o.set.speakers) } else { o.set.rows.to_vec() })
+        .collect();
+    let folds = loso_folds(inside.speakers);
+    let seeds: Vec<u64> = (0..cfg.seeds.max(1) as u64).collect();
+    // Runs without randomness (baselines on full data) need one seed only.
+    let mut jobs = Vec::new();
+    for &samples in &cfg.samples {
+        for &seed in &seeds {
+            for cond in conditions(cfg, outside.len(), seed) {
+                let deterministic = cond.representation.aae().is_none() && samples.is_none();
+                if deterministic && seed != 0 {
+                    continue;
+                }
+                jobs.push((samples, seed, cond));
+            }
+        }
+    }
+    let total = jobs.len() * folds.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let mut out = Vec::new();
+    for (samples, seed, cond) in jobs {
+        let ooc = cond.out_of_context.map(|o| LabelledSet { rows: &ooc_rows[o], ..outside[o].set });
+        let pcfg = PipelineConfig { representation: cond.representation.clone(), grid: Grid { select: cond.select, ..cfg.grid.clone() } };
+        let per_fold: Vec<Result<([Confusion; 2], [usize; 2]), PipelineError>> = folds
+            .par_iter()
+            .enumerate()
+            .map(|(fi, fold)| {
+                if is_cancelled() {
+                    return Err(PipelineError::Model(crate::model::ModelError::Cancelled));
+                }
+                let mut rng = Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(fi as u64));
+                let train_idx = match samples {
+                    Some(n) => stratified_subset(&fold.train, inside.speakers, n, &mut rng),
+                    None => fold.train.clone(),
+                };
+                let pick = |v: &[Vec<f64>]| train_idx.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
+                let tr_rows = pick(&rows);
+                let tr_labels: Vec<[Option<bool>; 2]> = train_idx.iter().map(|&i| inside.labels[i]).collect();
+                let tr_spk: Vec<String> = train_idx.iter().map(|&i| inside.speakers[i].clone()).collect();
+                let tr_corp: Vec<String> = train_idx.iter().map(|&i| inside.corpora[i].clone()).collect();
+                let train = LabelledSet { rows: &tr_rows, labels: &tr_labels, speakers: &tr_spk, corpora: &tr_corp };
+                let predictor = train_predictor(&train, ooc.as_ref(), &pcfg, device, &mut |_, _| !is_cancelled())?;
+                let test_rows: Vec<Vec<f64>> = fold.test.iter().map(|&i| rows[i].clone()).collect();
+                let preds = predictor.predict(&test_rows);
+                let mut conf = [Confusion::default(); 2];
+                for (p, &i) in preds.iter().zip(&fold.test) {
+                    if let Some(t) = inside.labels[i][0] {
+                        conf[0].add(t, p.activation_high);
+                    }
+                    if let Some(t) = inside.labels[i][1] {
+                        conf[1].add(t, p.valence_positive);
+                    }
+                }
+                let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let go_on = progress(&Progress {
+                    done: d,
+                    total,
+                    what: format!(
+                        "{}{}{}",
+                        cond.name,
+                        cond.representation.aae().map(|a| format!(" D={}", a.dims)).unwrap_or_default(),
+                        cond.out_of_context.map(|o| format!(" ← {}", outside[o].name)).unwrap_or_default()
+                    ),
+                });
+                if !go_on {
+                    cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok((conf, [predictor.tasks[0].ds(), predictor.tasks[1].ds()]))
+            })
+            .collect();
+        let per_fold: Vec<([Confusion; 2], [usize; 2])> = per_fold.into_iter().collect::<Result<_, _>>()?;
+        if is_cancelled() {
+            return Err(PipelineError::Model(crate::model::ModelError::Cancelled));
+        }
+        for (t, task) in TASKS.iter().enumerate() {
+            let mut pooled = Confusion::default();
+            let mut ds: Vec<usize> = Vec::new();
+            let mut fold_uar = Vec::new();
+            for (c, d) in &per_fold {
+                pooled.merge(&c[t]);
+                ds.push(d[t]);
+                fold_uar.push(c[t].uar());
+            }
+            if pooled.total() == 0 {
+                continue;
+            }
+            ds.sort_unstable();
+            out.push(ResultRow {
+                task: task.to_string(),
+                condition: cond.name.to_string(),
+                out_of_context: cond.out_of_context.map(|o| outside[o].name.clone()),
+                dims: cond.representation.aae().map(|a| a.dims),
+                samples: samples.map(Samples::Count).unwrap_or(Samples::Full("full".into())),
+                seed,
+                uar: pooled.uar(),
+                ds: ds[ds.len() / 2],
+                confusion: pooled,
+                fold_uar,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Mean and (sample) standard deviation.
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let m = v.iter().sum::<f64>() / n;
+    let s = if v.len() > 1 { (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+    (m, s)
+}
+
+/// Markdown tables shaped like the paper's Tables 1/2: one row per task, one column per
+/// condition, "UAR mean ± std (Ds=…)" in percent; then paired tests of each enriched setting
+/// against baselinefs across folds.
+pub fn markdown_report(rows: &[ResultRow]) -> String {
+    let mut sample_keys: Vec<&Samples> = Vec::new();
+    for r in rows {
+        if !sample_keys.contains(&&r.samples) {
+            sample_keys.push(&r.samples);
+        }
+    }
+    let mut out = String::new();
+    for s in sample_keys {
+        let sub: Vec<&ResultRow> = rows.iter().filter(|r| &r.samples == s).collect();
+        let mut cols: Vec<(String, Option<String>, Option<usize>)> = Vec::new();
+        for r in &sub {
+            let key = (r.condition.clone(), r.out_of_context.clone(), r.dims);
+            if !cols.contains(&key) {
+                cols.push(key);
+            }
+        }
+        out += &format!("\n**Training samples per fold: {s}**\n\n| task |");
+        for (c, o, d) in &cols {
+            out += &format!(
+                " {}{}{} |",
+                c,
+                o.as_ref().map(|o| format!(" ← {o}")).unwrap_or_default(),
+                d.map(|d| format!(" D={d}")).unwrap_or_else(|| " (88)".into())
+            );
+        }
+        out += "\n|---|";
+        out += &"---|".repeat(cols.len());
+        out += "\n";
+        for task in TASKS {
+            out += &format!("| {task} |");
+            for (c, o, d) in &cols {
+                let hits: Vec<&&ResultRow> =
+                    sub.iter().filter(|r| r.task == task && &r.condition == c && &r.out_of_context == o && &r.dims == d).collect();
+                let uars: Vec<f64> = hits.iter().map(|r| 100.0 * r.uar).collect();
+                let (m, sd) = mean_std(&uars);
+                let mut ds: Vec<usize> = hits.iter().map(|r| r.ds).collect();
+                ds.sort_unstable();
+                let ds = ds.get(ds.len() / 2).copied().unwrap_or(0);
+                out += &if uars.len() > 1 { format!(" {m:.1} ± {sd:.1} (Ds={ds}) |") } else { format!(" {m:.1} (Ds={ds}) |") };
+            }
+            out += "\n";
+        }
+        // Paired tests: each enriched setting vs baselinefs, per-fold UAR averaged over seeds.
+        let fold_mean = |rs: &[&&ResultRow]| -> Vec<f64> {
+            let n = rs.first().map(|r| r.fold_uar.len()).unwrap_or(0);
+            (0..n).map(|f| rs.iter().map(|r| r.fold_uar[f]).filter(|v| v.is_finite()).sum::<f64>() / rs.len() as f64).collect()
+        };
+        let mut tests = String::new();
+        for task in TASKS {
+            let base: Vec<&&ResultRow> = sub.iter().filter(|r| r.task == task && r.condition == "baselinefs").collect();
+            if base.is_empty() {
+                continue;
+            }
+            let b = fold_mean(&base);
+            for (c, o, d) in cols.iter().filter(|(c, _, _)| c == "enriched" || c == "aae") {
+                let e: Vec<&&ResultRow> =
+                    sub.iter().filter(|r| r.task == task && &r.condition == c && &r.out_of_context == o && &r.dims == d).collect();
+                let ev = fold_mean(&e);
+                if ev.len() != b.len() || ev.is_empty() {
+                    continue;
+                }
+                let diff = ev.iter().zip(&b).map(|(x, y)| x - y).sum::<f64>() / ev.len() as f64;
+                let p = paired_permutation_p(&ev, &b);
+                tests += &format!(
+                    "| {task} | {c}{} D={} | {:+.1} | {p:.3} |\n",
+                    o.as_ref().map(|o| format!(" ← {o}")).unwrap_or_default(),
+                    d.unwrap_or(0),
+                    100.0 * diff
+                );
+            }
+        }
+        if !tests.is_empty() {
+            out += "\nPaired sign-flip test across folds against baselinefs (mean fold UAR difference, two-sided p):\n\n| task | setting | Δ UAR (points) | p |\n|---|---|---|---|\n";
+            out += &tests;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stratified_subset_keeps_speaker_proportions() {
+        let speakers: Vec<String> = (0..100).map(|i| if i < 80 { "a".into() } else { "b".to_string() }).collect();
+        let idx: Vec<usize> = (0..100).collect();
+        let sub = stratified_subset(&idx, &speakers, 20, &mut Rng::new(1));
+        assert_eq!(sub.len(), 20);
+        assert_eq!(sub.iter().filter(|&&i| speakers[i] == "a").count(), 16);
+        let again = stratified_subset(&idx, &speakers, 20, &mut Rng::new(1));
+        assert_eq!(sub, again, "seeded");
+    }
+}
+
+/// One result of leave-one-corpus-out evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossCorpusRow {
+    pub held_out: String,
+    pub condition: String,
+    /// Training corpora used as in-context and as out-of-context data.
+    pub in_context: Vec<String>,
+    pub out_of_context: Vec<String>,
+    pub task: String,
+    pub uar: f64,
+    pub confusion: Confusion,
+}
+
+/// A named labelled corpus for cross-corpus evaluation.
+pub struct NamedSet<'a> {
+    pub name: String,
+    pub set: LabelledSet<'a>,
+}
+
+fn has_valence(s: &LabelledSet<'_>) -> bool {
+    s.labels.iter().any(|l| l[1].is_some())
+}
+
+/// Owned concatenation of several sets.
+fn pool(sets: &[&NamedSet<'_>]) -> (Vec<Vec<f64>>, Vec<[Option<bool>; 2]>, Vec<String>, Vec<String>) {
+    let mut out = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for s in sets {
+        out.0.extend(s.set.rows.iter().cloned());
+        out.1.extend(s.set.labels.iter().copied());
+        out.2.extend(s.set.speakers.iter().cloned());
+        out.3.extend(s.set.corpora.iter().cloned());
+    }
+    out
+}
+
+/// Leave-one-corpus-out: for each corpus, train on all the others and test on it. Conditions:
+/// `baselinefs` (ANOVA-F + SVM on the 88 functionals), `aae` (conditional AAE on the pooled
+/// training corpora) and `enriched` (in-context: the training corpora with valence labels;
+/// out-of-context: those without — skipped when a split is empty).
+pub fn leave_one_corpus_out(
+    corpora: &[NamedSet<'_>],
+    conditions: &[String],
+    aae: &AaeConfig,
+    grid: &Grid,
+    device: &Device,
+    progress: &(dyn Fn(&Progress) -> bool + Sync),
+) -> Result<Vec<CrossCorpusRow>, PipelineError> {
+    let mut out = Vec::new();
+    let total = corpora.len() * conditions.len();
+    let mut done = 0;
+    for (t, test) in corpora.iter().enumerate() {
+        let others: Vec<&NamedSet<'_>> = corpora.iter().enumerate().filter(|(i, _)| *i != t).map(|(_, c)| c).collect();
+        for cond in conditions {
+            done += 1;
+            if !progress(&Progress { done, total, what: format!("{cond} → {}", test.name) }) {
+                return Err(PipelineError::Model(crate::model::ModelError::Cancelled));
+            }
+            let (inside, outside): (Vec<&NamedSet<'_>>, Vec<&NamedSet<'_>>) = match cond.as_str() {
+                "enriched" => others.iter().partition(|c| has_valence(&c.set)),
+                _ => (others.clone(), Vec::new()),
+            };
+            if inside.is_empty() || (cond == "enriched" && outside.is_empty()) {
+                continue;
+            }
+            let representation = match cond.as_str() {
+                "baselinefs" => Representation::Features,
+                "aae" => Representation::Aae(aae.clone()),
+                "enriched" => Representation::Enriched(aae.clone()),
+                other => {
+                    return Err(PipelineError::Classify(super::ClassifyError::Svm(format!("unknown condition {other}"))));
+                }
+            };
+            let (r, l, s, c) = pool(&inside);
+            let train = LabelledSet { rows: &r, labels: &l, speakers: &s, corpora: &c };
+            let (or, ol, os, oc) = pool(&outside);
+            let ooc = (!outside.is_empty()).then_some(LabelledSet { rows: &or, labels: &ol, speakers: &os, corpora: &oc });
+            let pcfg = PipelineConfig { representation, grid: grid.clone() };
+            let predictor = train_predictor(&train, ooc.as_ref(), &pcfg, device, &mut |_, _| true)?;
+            let preds = predictor.predict(test.set.rows);
+            for (ti, task) in TASKS.iter().enumerate() {
+                let mut conf = Confusion::default();
+                for (p, l) in preds.iter().zip(test.set.labels) {
+                    if let Some(truth) = l[ti] {
+                        conf.add(truth, if ti == 0 { p.activation_high } else { p.valence_positive });
+                    }
+                }
+                if conf.total() == 0 {
+                    continue;
+                }
+                out.push(CrossCorpusRow {
+                    held_out: test.name.clone(),
+                    condition: cond.clone(),
+                    in_context: inside.iter().map(|c| c.name.clone()).collect(),
+                    out_of_context: outside.iter().map(|c| c.name.clone()).collect(),
+                    task: task.to_string(),
+                    uar: conf.uar(),
+                    confusion: conf,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Markdown table of leave-one-corpus-out results: one row per held-out corpus and task.
+pub fn cross_corpus_markdown(rows: &[CrossCorpusRow]) -> String {
+    let mut conds: Vec<&str> = Vec::new();
+    let mut held: Vec<&str> = Vec::new();
+    for r in rows {
+        if !conds.contains(&r.condition.as_str()) {
+            conds.push(&r.condition);
+        }
+        if !held.contains(&r.held_out.as_str()) {
+            held.push(&r.held_out);
+        }
+    }
+    let mut s = String::from("| held-out corpus | task |");
+    for c in &conds {
+        s += &format!(" {c} |");
+    }
+    s += "\n|---|---|";
+    s += &"---|".repeat(conds.len());
+    s += "\n";
+    for h in &held {
+        for task in TASKS {
+            let cells: Vec<String> = conds
+                .iter()
+                .map(|c| {
+                    rows.iter()
+                        .find(|r| r.held_out == *h && r.task == task && r.condition == *c)
+                        .map(|r| format!("{:.1}", 100.0 * r.uar))
+                        .unwrap_or_else(|| "–".into())
+                })
+                .collect();
+            if cells.iter().all(|c| c == "–") {
+                continue;
+            }
+            s += &format!("| {h} | {task} | {} |\n", cells.join(" | "));
+        }
+    }
+    for task in TASKS {
+        let means: Vec<String> = conds
+            .iter()
+            .map(|c| {
+                let v: Vec<f64> = rows.iter().filter(|r| r.task == task && r.condition == *c).map(|r| r.uar).collect();
+                if v.is_empty() { "–".into() } else { format!("{:.1} (n={})", 100.0 * v.iter().sum::<f64>() / v.len() as f64, v.len()) }
+            })
+            .collect();
+        s += &format!("| **mean** | {task} | {} |\n", means.join(" | "));
+    }
+    s
+}

@@ -1,0 +1,167 @@
+//! Labelling recordings: every file (or every S-second window of it) through the canonical
+//! 16 kHz path, eGeMAPS, and a predictor. Files are decoded block by block, so hour-long
+//! recordings need bounded memory; one bad file never stops the others.
+
+use std::path::Path;
+
+use super::pipeline::{Prediction, Predictor};
+use crate::audio::{self, CANONICAL_RATE, StreamResampler};
+use crate::egemaps::{self, Extractor, Rate};
+
+/// One output row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelRow {
+    /// Window bounds in seconds (None for whole-file rows).
+    pub window: Option<(f64, f64)>,
+    /// Seconds of audio the row describes.
+    pub duration_s: f64,
+    pub prediction: Option<Prediction>,
+    pub voiced_ratio: f64,
+    pub error: Option<String>,
+}
+
+impl LabelRow {
+    fn failed(error: String) -> Self {
+        Self { window: None, duration_s: 0.0, prediction: None, voiced_ratio: 0.0, error: Some(error) }
+    }
+}
+
+/// Labels one file: one row, or one row per `segment_s`-second window. A decoding failure is
+/// a single row carrying the reason.
+pub fn label_file(path: &Path, predictor: &Predictor, segment_s: Option<f64>) -> Vec<LabelRow> {
+    match segment_s {
+        None => match egemaps::extract_file(path, Rate::Canonical, false) {
+            Ok(an) if an.functionals.is_valid() => {
+                let p = predictor.predict(&[an.functionals.0.to_vec()]);
+                vec![LabelRow { window: None, duration_s: an.duration_s, prediction: p.first().copied(), voiced_ratio: an.voiced_ratio, error: None }]
+            }
+            Ok(an) => vec![LabelRow {
+                window: None,
+                duration_s: an.duration_s,
+                prediction: None,
+                voiced_ratio: 0.0,
+                error: Some(format!("{}: too short to analyse (needs at least 60 ms)", path.display())),
+            }],
+            Err(e) => vec![LabelRow::failed(e.to_string())],
+        },
+        Some(s) => label_windows(path, predictor, s),
+    }
+}
+
+fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<LabelRow> {
+    let win = ((segment_s * CANONICAL_RATE as f64).round() as usize).max(1);
+    let mut rows = Vec::new();
+    let mut pending: Vec<f32> = Vec::with_capacity(win);
+    let mut start = 0usize;
+    let mut rs: Option<StreamResampler> = None;
+    let mut buf = Vec::new();
+    let mut err: Option<String> = None;
+    let extractor = match Extractor::new(CANONICAL_RATE) {
+        Ok(e) => e,
+        Err(e) => return vec![LabelRow::failed(e.to_string())],
+    };
+    let emit = |samples: &[f32], start: usize, rows: &mut Vec<LabelRow>| {
+        let an = extractor.analyze(samples, false);
+        let (a, b) = (start as f64 / CANONICAL_RATE as f64, (start + samples.len()) as f64 / CANONICAL_RATE as f64);
+        let valid = an.functionals.is_valid();
+        rows.push(LabelRow {
+            window: Some((a, b)),
+            duration_s: b - a,
+            prediction: valid.then(|| predictor.predict(&[an.functionals.0.to_vec()])[0]),
+            voiced_ratio: an.voiced_ratio,
+            error: (!valid).then(|| "window too short to analyse".to_string()),
+        });
+    };
+    let feed = |x: &[f32], pending: &mut Vec<f32>, start: &mut usize, rows: &mut Vec<LabelRow>| {
+        let mut x = x;
+        while !x.is_empty() {
+            let take = (win - pending.len()).min(x.len());
+            pending.extend_from_slice(&x[..take]);
+            x = &x[take..];
+            if pending.len() == win {
+                emit(pending, *start, rows);
+                *start += win;
+                pending.clear();
+            }
+        }
+    };
+    let result = audio::stream_file(path, 1 << 15, |block, fs| {
+        let r = match rs.as_mut() {
+            Some(r) => r,
+            None => match StreamResampler::new(fs, CANONICAL_RATE) {
+                Ok(r) => rs.insert(r),
+                Err(e) => {
+                    err = Some(e.to_string());
+                    return false;
+                }
+            },
+        };
+        buf.clear();
+        if let Err(e) = r.process(block, &mut buf) {
+            err = Some(e.to_string());
+            return false;
+        }
+        feed(&buf, &mut pending, &mut start, &mut rows);
+        true
+    });
+    if let Err(e) = result {
+        return vec![LabelRow::failed(e.to_string())];
+    }
+    if let Some(e) = err {
+        return vec![LabelRow::failed(format!("{}: {e}", path.display()))];
+    }
+    if let Some(r) = rs.as_mut() {
+        buf.clear();
+        if r.finish(&mut buf).is_ok() {
+            feed(&buf, &mut pending, &mut start, &mut rows);
+        }
+    }
+    // A final partial window is labelled if it is long enough to analyse.
+    if pending.len() >= (0.06 * CANONICAL_RATE as f64) as usize {
+        emit(&pending, start, &mut rows);
+    }
+    rows
+}
+
+/// The text of a label: `high`/`low`, `positive`/`negative`.
+pub fn activation_word(high: bool) -> &'static str {
+    if high { "high" } else { "low" }
+}
+
+pub fn valence_word(positive: bool) -> &'static str {
+    if positive { "positive" } else { "negative" }
+}
+
+/// Header of the label CSV (whole files).
+pub const CSV_HEADER: &str = "file,duration_s,activation,activation_score,valence,valence_score,voiced_ratio,error";
+/// Header of the label CSV with `--segment` windows.
+pub const CSV_HEADER_SEGMENTS: &str =
+    "file,start_s,end_s,duration_s,activation,activation_score,valence,valence_score,voiced_ratio,error";
+
+/// One CSV line for `row` of `file`, matching [`CSV_HEADER`] (or [`CSV_HEADER_SEGMENTS`]).
+pub fn csv_line(file: &str, row: &LabelRow, segmented: bool) -> String {
+    use crate::fsutil::csv_field;
+    let mut s = csv_field(file);
+    if segmented {
+        let (a, b) = row.window.unwrap_or((0.0, row.duration_s));
+        s += &format!(",{a:.3},{b:.3}");
+    }
+    s += &format!(",{:.3}", row.duration_s);
+    match &row.prediction {
+        Some(p) => {
+            s += &format!(
+                ",{},{:.4},{},{:.4},{:.3},",
+                activation_word(p.activation_high),
+                p.activation_score,
+                valence_word(p.valence_positive),
+                p.valence_score,
+                row.voiced_ratio
+            );
+        }
+        None => s += ",,,,,,",
+    }
+    if let Some(e) = &row.error {
+        s += &csv_field(e);
+    }
+    s
+}

@@ -1,0 +1,149 @@
+//! On-disk cache of canonical-rate functionals, keyed by SHA-256 of the file's bytes and the
+//! extractor version, so re-running an evaluation or training starts instantly.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::Corpus;
+use crate::egemaps::{self, EXTRACTOR_VERSION, N_FEATURES, Rate};
+
+pub struct FeatureCache {
+    file: Option<PathBuf>,
+    map: HashMap<String, [f64; N_FEATURES]>,
+    dirty: bool,
+}
+
+impl FeatureCache {
+    /// `$VALAR_CACHE_DIR`, else `$XDG_CACHE_HOME/valar`, else `~/.cache/valar`.
+    pub fn default_dir() -> PathBuf {
+        if let Some(d) = std::env::var_os("VALAR_CACHE_DIR") {
+            return PathBuf::from(d);
+        }
+        if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+            return PathBuf::from(d).join("valar");
+        }
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/valar")).unwrap_or_else(|| PathBuf::from(".valar-cache"))
+    }
+
+    /// Opens (or starts) the cache in `dir`. An unreadable or damaged cache is ignored: it
+    /// only costs re-extraction.
+    pub fn open(dir: &Path) -> Self {
+        let file = dir.join(format!("features-{EXTRACTOR_VERSION}.csv"));
+        let mut map = HashMap::new();
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            for line in text.lines() {
+                let mut it = line.split(',');
+                let Some(key) = it.next() else { continue };
+                let vals: Vec<f64> = it.filter_map(|s| s.parse().ok()).collect();
+                if vals.len() == N_FEATURES {
+                    let mut v = [0.0; N_FEATURES];
+                    v.copy_from_slice(&vals);
+                    map.insert(key.to_string(), v);
+                }
+            }
+        }
+        Self { file: Some(file), map, dirty: false }
+    }
+
+    /// A cache that lives only as long as the process.
+    pub fn in_memory() -> Self {
+        Self { file: None, map: HashMap::new(), dirty: false }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Content key of a file.
+    pub fn key(path: &Path) -> std::io::Result<String> {
+        let bytes = std::fs::read(path)?;
+        let digest = Sha256::digest(&bytes);
+        Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&[f64; N_FEATURES]> {
+        self.map.get(key)
+    }
+
+    pub fn insert(&mut self, key: String, v: [f64; N_FEATURES]) {
+        self.map.insert(key, v);
+        self.dirty = true;
+    }
+
+    /// Writes the cache atomically if anything was added.
+    pub fn save(&mut self) -> std::io::Result<()> {
+        let Some(file) = &self.file else { return Ok(()) };
+        if !self.dirty {
+            return Ok(());
+        }
+        let mut keys: Vec<&String> = self.map.keys().collect();
+        keys.sort();
+        crate::fsutil::write_atomic(file, |w| {
+            for k in keys {
+                write!(w, "{k}")?;
+                for v in &self.map[k] {
+                    write!(w, ",{v}")?;
+                }
+                writeln!(w)?;
+            }
+            Ok(())
+        })?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Functionals of every sample of `corpus` (canonical 16 kHz), extracting what the cache
+    /// lacks in parallel. A file that cannot be used yields its error message.
+    pub fn corpus_features(
+        &mut self,
+        corpus: &Corpus,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Vec<Result<[f64; N_FEATURES], String>> {
+        use rayon::prelude::*;
+        let total = corpus.samples.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let keyed: Vec<Result<String, String>> = corpus
+            .samples
+            .par_iter()
+            .map(|s| FeatureCache::key(&s.path).map_err(|e| format!("{}: {e}", s.path.display())))
+            .collect();
+        let results: Vec<Result<[f64; N_FEATURES], String>> = corpus
+            .samples
+            .par_iter()
+            .zip(&keyed)
+            .map(|(s, key)| {
+                let r = match key {
+                    Err(e) => Err(e.clone()),
+                    Ok(k) => match self.map.get(k) {
+                        Some(v) => Ok(*v),
+                        None => extract(&s.path),
+                    },
+                };
+                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                r
+            })
+            .collect();
+        for (key, r) in keyed.iter().zip(&results) {
+            if let (Ok(k), Ok(v)) = (key, r)
+                && !self.map.contains_key(k)
+            {
+                self.insert(k.clone(), *v);
+            }
+        }
+        results
+    }
+}
+
+fn extract(path: &Path) -> Result<[f64; N_FEATURES], String> {
+    let an = egemaps::extract_file(path, Rate::Canonical, false).map_err(|e| e.to_string())?;
+    if !an.functionals.is_valid() {
+        return Err(format!("{}: shorter than one 60 ms analysis frame", path.display()));
+    }
+    Ok(an.functionals.0)
+}

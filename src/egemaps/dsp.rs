@@ -1,0 +1,170 @@
+//! Framing geometry, windows, FFT with symmetric zero padding, and small numeric helpers
+//! shared by the LLD stages (egemaps-spec §3).
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
+
+/// C's `round()`: halves away from zero (Rust's `f64::round` does the same).
+pub(crate) fn cround(x: f64) -> usize {
+    x.round() as usize
+}
+
+/// Every size derived from the sample rate (spec §3.1, §3.3).
+#[derive(Debug, Clone)]
+pub(crate) struct Geometry {
+    pub fs: f64,
+    /// 20 ms frame length (the "25" stream).
+    pub l20: usize,
+    /// 60 ms frame length.
+    pub l60: usize,
+    /// Hop between frames (cround(0.01·fs)).
+    pub hop: usize,
+    pub nfft20: usize,
+    pub nfft60: usize,
+}
+
+impl Geometry {
+    pub fn new(sample_rate: u32) -> Self {
+        let fs = sample_rate as f64;
+        let l20 = cround(0.020 * fs);
+        let l60 = cround(0.060 * fs);
+        let hop = cround(0.010 * fs);
+        Self { fs, l20, l60, hop, nfft20: l20.next_power_of_two(), nfft60: l60.next_power_of_two() }
+    }
+
+    pub fn bins20(&self) -> usize {
+        self.nfft20 / 2 + 1
+    }
+
+    pub fn bins60(&self) -> usize {
+        self.nfft60 / 2 + 1
+    }
+
+    /// Number of complete frames of length `len` in `n` samples.
+    #[cfg(test)]
+    pub fn frames(&self, n: usize, len: usize) -> usize {
+        if n >= len { (n - len) / self.hop + 1 } else { 0 }
+    }
+}
+
+pub(crate) fn hamming(len: usize) -> Vec<f64> {
+    let d = (len.max(2) - 1) as f64;
+    (0..len).map(|n| 0.54 - 0.46 * (2.0 * std::f64::consts::PI * n as f64 / d).cos()).collect()
+}
+
+pub(crate) fn gaussian(len: usize, sigma: f64) -> Vec<f64> {
+    let half = (len.max(2) - 1) as f64 / 2.0;
+    (0..len)
+        .map(|n| {
+            let t = (n as f64 - half) / (sigma * half);
+            (-0.5 * t * t).exp()
+        })
+        .collect()
+}
+
+/// A windowed real FFT with openSMILE's symmetric zero padding: `(nfft − len)/2` zeros, the
+/// windowed frame, then the rest.
+pub(crate) struct FramedFft {
+    window: Vec<f64>,
+    pad: usize,
+    fft: Arc<dyn RealToComplex<f64>>,
+    input: Vec<f64>,
+    scratch: Vec<Complex<f64>>,
+    pub spectrum: Vec<Complex<f64>>,
+}
+
+impl FramedFft {
+    pub fn new(window: Vec<f64>, nfft: usize) -> Self {
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);
+        let pad = (nfft - window.len()) / 2;
+        Self {
+            input: fft.make_input_vec(),
+            scratch: fft.make_scratch_vec(),
+            spectrum: fft.make_output_vec(),
+            window,
+            pad,
+            fft,
+        }
+    }
+
+    /// Transforms `frame` (exactly the window's length) into `self.spectrum`.
+    pub fn run(&mut self, frame: &[f32]) {
+        self.input.fill(0.0);
+        for (i, (&x, &w)) in frame.iter().zip(&self.window).enumerate() {
+            self.input[self.pad + i] = x as f64 * w;
+        }
+        // The plan sizes match by construction, so this cannot fail.
+        let _ = self.fft.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
+    }
+
+    pub fn magnitudes(&self, out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(self.spectrum.iter().map(|c| (c.re * c.re + c.im * c.im).sqrt()));
+    }
+
+    /// Sum of squares of the windowed frame, divided by its length (mean power).
+    pub fn windowed_mean_square(&self) -> f64 {
+        let len = self.window.len();
+        self.input[self.pad..self.pad + len].iter().map(|v| v * v).sum::<f64>() / len as f64
+    }
+}
+
+/// openSMILE's `smileMath_quadFrom3pts`: the vertex of the parabola through three points and
+/// its value, falling back to the largest point when no parabola exists.
+pub(crate) fn quad_from_3pts(x1: f64, y1: f64, x2: f64, y2: f64, x3: f64, y3: f64) -> (f64, f64) {
+    let den = x1 * x1 * x2 + x2 * x2 * x3 + x3 * x3 * x1 - x3 * x3 * x2 - x2 * x2 * x1 - x1 * x1 * x3;
+    if den != 0.0 {
+        let a = (y1 * x2 + y2 * x3 + y3 * x1 - y3 * x2 - y2 * x1 - y1 * x3) / den;
+        let b = (x1 * x1 * y2 + x2 * x2 * y3 + x3 * x3 * y1 - x3 * x3 * y2 - x2 * x2 * y1 - x1 * x1 * y3) / den;
+        let c = (x1 * x1 * x2 * y3 + x2 * x2 * x3 * y1 + x3 * x3 * x1 * y2
+            - x3 * x3 * x2 * y1
+            - x2 * x2 * x1 * y3
+            - x1 * x1 * x3 * y2)
+            / den;
+        if a != 0.0 {
+            let x = -b / (2.0 * a);
+            return (x, c - a * x * x);
+        }
+    }
+    if y1 > y2 && y1 > y3 {
+        (x1, y1)
+    } else if y2 > y1 && y2 > y3 {
+        (x2, y2)
+    } else if y3 > y1 && y3 > y2 {
+        (x3, y3)
+    } else {
+        (x1, y1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_matches_spec_appendix_a() {
+        let g = Geometry::new(16_000);
+        assert_eq!((g.l20, g.l60, g.hop, g.nfft20, g.nfft60), (320, 960, 160, 512, 1024));
+        let g = Geometry::new(22_050);
+        assert_eq!((g.l20, g.l60, g.hop, g.nfft20, g.nfft60), (441, 1323, 221, 512, 2048));
+        let g = Geometry::new(44_100);
+        assert_eq!((g.nfft20, g.nfft60), (1024, 4096));
+        let g = Geometry::new(8_000);
+        assert_eq!((g.nfft20, g.nfft60), (256, 512));
+        assert_eq!(Geometry::new(16_000).frames(959, 960), 0);
+        assert_eq!(Geometry::new(16_000).frames(960, 960), 1);
+        assert_eq!(Geometry::new(16_000).frames(1600, 320), 9);
+    }
+
+    #[test]
+    fn parabola_vertex_is_exact() {
+        // y = -2(x-1.3)^2 + 5
+        let f = |x: f64| -2.0 * (x - 1.3) * (x - 1.3) + 5.0;
+        let (x, y) = quad_from_3pts(0.0, f(0.0), 1.0, f(1.0), 2.0, f(2.0));
+        assert!((x - 1.3).abs() < 1e-12 && (y - 5.0).abs() < 1e-12);
+        // Collinear points have no vertex: the largest point wins.
+        assert_eq!(quad_from_3pts(0.0, 1.0, 1.0, 2.0, 2.0, 3.0), (2.0, 3.0));
+    }
+}

@@ -1,0 +1,313 @@
+//! Formants F1–F3 (frequency and bandwidth) from LPC roots of a band-limited, resampled
+//! 20 ms frame (egemaps-spec §4.9), with openSMILE's resampler and sign quirks.
+
+use realfft::num_complex::Complex;
+
+use super::dsp::{Geometry, cround};
+
+const LPC_ORDER: usize = 11;
+/// Outputs of the resampler computed side by side.
+const LANES: usize = 8;
+/// openSMILE converts with exactly 11 kHz whatever the rounding of the resampled length.
+const TARGET_FS: f64 = 11_000.0;
+const MIN_F: f64 = 50.0;
+const MAX_F: f64 = 5450.0;
+pub(crate) const N_FORMANTS: usize = 5;
+
+/// Formant frequencies and bandwidths of one frame (0 = missing).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Formants {
+    pub freq: [f64; N_FORMANTS],
+    pub bw: [f64; N_FORMANTS],
+}
+
+pub(crate) struct FormantAnalyzer {
+    /// Output samples of the inverse DFT.
+    n_out: usize,
+    /// Row length of the tables (n_out rounded up to a multiple of [`LANES`]).
+    stride: usize,
+    /// Highest bin used + 1 (bins 1..b_max).
+    b_max: usize,
+    nfft: usize,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    y: Vec<f32>,
+    last_roots: Option<Vec<Complex<f64>>>,
+}
+
+impl FormantAnalyzer {
+    pub fn new(g: &Geometry) -> Self {
+        let n_out = cround(g.l20 as f64 * TARGET_FS / g.fs);
+        let nu = g.nfft20 as f64 * n_out as f64 / g.l20 as f64;
+        let mut k_max = g.nfft20.min(n_out);
+        if k_max & 1 == 1 {
+            k_max -= 1;
+        }
+        let b_max = k_max / 2;
+        // Tables laid out [bin][output], outputs padded to a multiple of 8 so that eight
+        // neighbouring outputs sit side by side in one vector.
+        let stride = n_out.div_ceil(LANES) * LANES;
+        let mut cos = vec![0.0f32; stride * b_max];
+        let mut sin = vec![0.0f32; stride * b_max];
+        for i in 0..n_out {
+            for b in 1..b_max {
+                let arg = 2.0 * std::f64::consts::PI * (b * i) as f64 / nu;
+                // openSMILE keeps these tables in f32.
+                cos[b * stride + i] = arg.cos() as f32;
+                sin[b * stride + i] = arg.sin() as f32;
+            }
+        }
+        Self { n_out, stride, b_max, nfft: g.nfft20, cos, sin, y: vec![0.0f32; stride], last_roots: None }
+    }
+
+    /// `spectrum`: the complex FFT of the Hamming-windowed, symmetrically padded 20 ms frame.
+    ///
+    /// Formant roots are chaotic (spec §8.2), so this stage copies openSMILE's arithmetic: the
+    /// spectrum, tables, inverse-DFT sums, autocorrelation and Levinson–Durbin all in f32, in
+    /// openSMILE's order of operations.
+    pub fn analyze(&mut self, spectrum: &[Complex<f64>]) -> Formants {
+        let half = (self.nfft / 2) as f32;
+        let dc = spectrum[0].re as f32;
+        let n = self.stride;
+        // QUIRK: DC is not halved; bins 1..B-1 only; Ooura's sine slot is −Im. Each output is
+        // accumulated in f32 in openSMILE's order (DC, then cos and sin term of every bin);
+        // eight outputs advance together, which changes nothing in any one sum.
+        for i0 in (0..n).step_by(LANES) {
+            let mut acc = [dc; LANES];
+            for b in 1..self.b_max {
+                let re = spectrum[b].re as f32;
+                let im = (-spectrum[b].im) as f32;
+                let c: &[f32; LANES] = self.cos[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
+                let s: &[f32; LANES] = self.sin[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
+                for l in 0..LANES {
+                    acc[l] += re * c[l];
+                    acc[l] += im * s[l];
+                }
+            }
+            for l in 0..LANES {
+                self.y[i0 + l] = acc[l] / half;
+            }
+        }
+        let a = lpc(&self.y[..self.n_out]);
+        formants_from_lpc(&a, &mut self.last_roots)
+    }
+}
+
+/// LPC coefficients a_1..a_p of A(z) = 1 + Σ a_i z^-i by the autocorrelation method
+/// (openSMILE's smileDsp_autoCorr + smileDsp_calcLpcAcf, in f32).
+fn lpc(y: &[f32]) -> [f64; LPC_ORDER] {
+    let n = y.len();
+    let mut r = [0.0f32; LPC_ORDER + 1];
+    for (m, rm) in r.iter_mut().enumerate() {
+        let mut acc = 0.0f32;
+        for i in m..n {
+            acc += y[i] * y[i - m];
+        }
+        *rm = acc;
+    }
+    let mut a = [0.0f32; LPC_ORDER];
+    if r[0] == 0.0 {
+        return [0.0; LPC_ORDER];
+    }
+    let mut e = r[0];
+    for m in 1..=LPC_ORDER {
+        let mut sum = r[m];
+        for i in 1..m {
+            sum += a[i - 1] * r[m - i];
+        }
+        let k = (-1.0f32 / e) * sum;
+        a[m - 1] = k;
+        for i in 1..=m / 2 {
+            let x = a[i - 1];
+            a[i - 1] += k * a[m - i - 1];
+            if i < m / 2 || m & 1 == 1 {
+                a[m - i - 1] += k * x;
+            }
+        }
+        e *= 1.0 - k * k;
+        if e == 0.0 {
+            for v in a.iter_mut().skip(m) {
+                *v = 0.0;
+            }
+            break;
+        }
+    }
+    a.map(|v| v as f64)
+}
+
+/// Formants from LPC coefficients; `start` seeds the root finder and receives the roots.
+fn formants_from_lpc(a: &[f64; LPC_ORDER], start: &mut Option<Vec<Complex<f64>>>) -> Formants {
+    let mut out = Formants::default();
+    if a.iter().all(|&v| v == 0.0) {
+        return out;
+    }
+    // QUIRK (sign): openSMILE solves x^11 − a1 x^10 − … − a11, not the textbook A(z) polynomial.
+    let mut coeffs = [0.0; LPC_ORDER + 1]; // highest power first
+    coeffs[0] = 1.0;
+    for i in 0..LPC_ORDER {
+        coeffs[i + 1] = -a[i];
+    }
+    let roots = polynomial_roots(&coeffs, start.as_deref());
+    *start = Some(roots.clone());
+    let mut n = 0;
+    let mut found: Vec<(f64, f64)> = Vec::with_capacity(N_FORMANTS);
+    for mut r in roots {
+        if r.norm_sqr() > 1.0 {
+            r = Complex::new(1.0, 0.0) / r.conj();
+        }
+        if r.im < 0.0 {
+            continue;
+        }
+        let f = r.im.atan2(r.re).abs() * TARGET_FS / (2.0 * std::f64::consts::PI);
+        if (MIN_F..=MAX_F).contains(&f) {
+            found.push((f, -r.norm().ln() * TARGET_FS / std::f64::consts::PI));
+            n += 1;
+            if n >= N_FORMANTS {
+                break;
+            }
+        }
+    }
+    found.sort_by(|x, y| x.0.total_cmp(&y.0));
+    for (i, (f, bw)) in found.into_iter().enumerate() {
+        out.freq[i] = f;
+        out.bw[i] = bw;
+    }
+    out
+}
+
+/// All complex roots of a real polynomial (coefficients highest power first, leading 1), by
+/// the Aberth–Ehrlich iteration from `start` (e.g. the previous frame's roots; consecutive
+/// frames have similar roots, so a few iterations suffice) or from points on a circle.
+fn polynomial_roots(c: &[f64], start: Option<&[Complex<f64>]>) -> Vec<Complex<f64>> {
+    let deg = c.len() - 1;
+    let one = Complex::new(1.0, 0.0);
+    let eval = |z: Complex<f64>| -> (Complex<f64>, Complex<f64>) {
+        let mut p = Complex::new(c[0], 0.0);
+        let mut dp = Complex::new(0.0, 0.0);
+        for &ci in &c[1..] {
+            dp = dp * z + p;
+            p = p * z + ci;
+        }
+        (p, dp)
+    };
+    let mut z: Vec<Complex<f64>> = match start {
+        Some(s) if s.len() == deg && s.iter().all(|r| r.re.is_finite() && r.im.is_finite()) => s.to_vec(),
+        _ => (0..deg).map(|k| Complex::from_polar(0.9, 2.0 * std::f64::consts::PI * (k as f64 + 0.25) / deg as f64 + 0.4)).collect(),
+    };
+    // Distinct starting points (Aberth needs them).
+    for k in 1..deg {
+        for j in 0..k {
+            if (z[k] - z[j]).norm_sqr() < 1e-20 {
+                z[k] += Complex::new(1e-6 * (k as f64 + 1.0), 1e-6);
+            }
+        }
+    }
+    for _ in 0..80 {
+        let mut max_step = 0.0f64;
+        for k in 0..deg {
+            let (p, dp) = eval(z[k]);
+            if p.norm_sqr() == 0.0 {
+                continue;
+            }
+            let ratio = p / dp;
+            let mut sum = Complex::new(0.0, 0.0);
+            for j in 0..deg {
+                if j != k {
+                    let d = z[k] - z[j];
+                    if d.norm_sqr() > 0.0 {
+                        sum += one / d;
+                    }
+                }
+            }
+            let step = ratio / (one - ratio * sum);
+            if step.re.is_finite() && step.im.is_finite() {
+                z[k] -= step;
+                max_step = max_step.max(step.norm_sqr() / (1.0 + z[k].norm_sqr()));
+            }
+        }
+        if max_step < 1e-26 {
+            break;
+        }
+    }
+    for zk in z.iter_mut() {
+        for _ in 0..2 {
+            let (p, dp) = eval(*zk);
+            if dp.norm_sqr() == 0.0 {
+                break;
+            }
+            let next = *zk - p / dp;
+            if eval(next).0.norm_sqr() < p.norm_sqr() {
+                *zk = next;
+            } else {
+                break;
+            }
+        }
+    }
+    z
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roots_of_known_polynomial() {
+        // (x-0.5)(x+0.25)(x^2 - 2·0.9cos(0.3)x + 0.81)
+        let a = Complex::from_polar(0.9, 0.3);
+        let c2 = [1.0, -2.0 * a.re, a.norm_sqr()];
+        let lin = [1.0, -0.5 + 0.25, -0.125];
+        let mut c = [0.0; 5];
+        for (i, x) in lin.iter().enumerate() {
+            for (j, y) in c2.iter().enumerate() {
+                c[i + j] += x * y;
+            }
+        }
+        let roots = polynomial_roots(&c, None);
+        for want in [Complex::new(0.5, 0.0), Complex::new(-0.25, 0.0), a, a.conj()] {
+            assert!(roots.iter().any(|r| (r - want).norm() < 1e-10), "missing root {want}");
+        }
+        // Warm start from slightly wrong roots converges to the same roots.
+        let nudged: Vec<Complex<f64>> = roots.iter().map(|r| r * 1.01).collect();
+        let again = polynomial_roots(&c, Some(&nudged));
+        for want in [Complex::new(0.5, 0.0), Complex::new(-0.25, 0.0), a, a.conj()] {
+            assert!(again.iter().any(|r| (r - want).norm() < 1e-10), "warm start missed {want}");
+        }
+    }
+
+    /// Textbook Levinson–Durbin in f64, for reference.
+    fn levinson_f64(y: &[f32]) -> Vec<f64> {
+        let n = y.len();
+        let r: Vec<f64> = (0..=LPC_ORDER).map(|m| (m..n).map(|i| y[i] as f64 * y[i - m] as f64).sum()).collect();
+        let mut a = vec![0.0; LPC_ORDER + 1];
+        let mut e = r[0];
+        for m in 1..=LPC_ORDER {
+            let k = -(r[m] + (1..m).map(|i| a[i] * r[m - i]).sum::<f64>()) / e;
+            let prev = a.clone();
+            a[m] = k;
+            for i in 1..m {
+                a[i] = prev[i] + k * prev[m - i];
+            }
+            e *= 1.0 - k * k;
+        }
+        a[1..].to_vec()
+    }
+
+    #[test]
+    fn f32_levinson_agrees_with_f64_and_recovers_an_ar2_process() {
+        // y[n] = 1.3 y[n-1] − 0.8 y[n-2] + e[n] over openSMILE's 220-sample frame.
+        let mut y = vec![0.0f32; 220];
+        let mut seed = 12345u64;
+        for n in 2..y.len() {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let e = ((seed >> 11) as f64 / (1u64 << 53) as f64) as f32 - 0.5;
+            y[n] = 1.3 * y[n - 1] - 0.8 * y[n - 2] + e;
+        }
+        let a = lpc(&y);
+        let reference = levinson_f64(&y);
+        for (x, r) in a.iter().zip(&reference) {
+            assert!((x - r).abs() < 1e-4, "f32 {a:?}\nf64 {reference:?}");
+        }
+        assert!((a[0] + 1.3).abs() < 0.15 && (a[1] - 0.8).abs() < 0.15, "{a:?}");
+    }
+}
+

@@ -1,0 +1,515 @@
+//! F0: octave-scale spectrum → sub-harmonic summation → six candidates → incremental Viterbi
+//! smoothing (egemaps-spec §4.7). The quirks openSMILE's numbers depend on are kept and marked.
+
+use super::dsp::{Geometry, quad_from_3pts};
+
+pub(crate) const N_CAND: usize = 6;
+const N_STATES: usize = N_CAND + 1;
+const UNVOICED: usize = N_CAND;
+const VOICING_CUTOFF: f64 = 0.70;
+const MIN_PITCH: f32 = 55.0;
+const MAX_PITCH: f32 = 1000.0;
+const N_HARMONICS: usize = 15;
+const COMPRESSION: f32 = 0.85;
+/// Frames the Viterbi keeps undecided at most (openSMILE `bufferLength`).
+pub(crate) const VITERBI_BUFFER: usize = 40;
+
+/// F0 candidates of one frame (frequency in Hz, voicing 0..1; 0 = empty slot).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Candidates {
+    pub freq: [f32; N_CAND],
+    pub voicing: [f32; N_CAND],
+}
+
+/// Octave-scale spectrum and SHS candidate picking for the 60 ms Gaussian spectrum.
+pub(crate) struct ShsAnalyzer {
+    /// log2 frequency of each linear bin (bin 0 extrapolated).
+    src_x: Vec<f64>,
+    /// For each target point: the spline interval index j (target lies in [src_x[j], src_x[j+1]]).
+    interval: Vec<usize>,
+    target_x: Vec<f64>,
+    aud_weight: Vec<f64>,
+    shifts: Vec<usize>,
+    fmin_t: f32,
+    fstep_t: f32,
+    // Scratch.
+    y: Vec<f64>,
+    y2: Vec<f64>,
+    u: Vec<f64>,
+    z: Vec<f32>,
+    ss: Vec<f32>,
+}
+
+impl ShsAnalyzer {
+    pub fn new(g: &Geometry) -> Self {
+        let k = g.bins60();
+        // openSMILE stores the padded frame duration as f32.
+        let frame_sec = (g.nfft60 as f64 / g.fs) as f32;
+        let df = 1.0 / frame_sec as f64;
+        let mut src_x = vec![0.0; k];
+        for (i, x) in src_x.iter_mut().enumerate().skip(1) {
+            *x = (i as f64 * df).log2();
+        }
+        src_x[0] = 2.0 * src_x[1] - src_x[2];
+        let min_f = 25.0f64;
+        let max_f = df * (k - 1) as f64;
+        let (fmin_t, fmax_t) = (min_f.log2(), max_f.log2());
+        let dstep = (fmax_t - fmin_t) / (k - 1) as f64;
+        let target_x: Vec<f64> = (0..k).map(|i| fmin_t + i as f64 * dstep).collect();
+        let interval = target_x
+            .iter()
+            .map(|&v| {
+                let hi = src_x.iter().position(|&u| u >= v).unwrap_or(k - 1).max(1);
+                hi - 1
+            })
+            .collect();
+        let n_oct = (max_f / min_f).ln() / 2f64.ln();
+        let ppo = k as f64 / n_oct;
+        let s = ppo * (65.0f64 / 50.0).log2() - 1.0;
+        let aud_weight = (0..k)
+            .map(|i| 0.5 + (3.0 * (i as f64 + 1.0 - s) / ppo).atan() / std::f64::consts::PI)
+            .collect();
+        // The SHS component reads these from level metadata stored as f32.
+        let ppo_f32 = ppo as f32;
+        let shifts = (2..=N_HARMONICS)
+            .map(|h| (ppo_f32 as f64 * (h as f64).log2()).floor() as usize)
+            .collect();
+        let fmin_t32 = fmin_t as f32;
+        let fmax_t32 = fmax_t as f32;
+        Self {
+            src_x,
+            interval,
+            target_x,
+            aud_weight,
+            shifts,
+            fmin_t: fmin_t32,
+            fstep_t: (fmax_t32 - fmin_t32) / (k - 1) as f32,
+            y: vec![0.0; k],
+            y2: vec![0.0; k],
+            u: vec![0.0; k],
+            z: vec![0.0; k],
+            ss: vec![0.0; k],
+        }
+    }
+
+    /// Candidates of one frame from its 60 ms magnitude spectrum.
+    pub fn analyze(&mut self, mag: &[f64]) -> Candidates {
+        let n = mag.len();
+        for (y, &m) in self.y.iter_mut().zip(mag) {
+            *y = m as f32 as f64;
+        }
+        enhance_peaks(&mut self.y);
+        smooth(&mut self.y);
+        natural_spline(&self.src_x, &self.y, &mut self.y2, &mut self.u);
+        for i in 0..n {
+            let j = self.interval[i];
+            let v = spline_eval(&self.src_x, &self.y, &self.y2, j, self.target_x[i]) as f32;
+            self.z[i] = if v > 0.0 { (v as f64 * self.aud_weight[i]) as f32 } else { 0.0 };
+        }
+        self.subharmonic_sum();
+        self.pick_candidates()
+    }
+
+    fn subharmonic_sum(&mut self) {
+        let n = self.z.len();
+        self.ss.copy_from_slice(&self.z);
+        let mut scale = COMPRESSION;
+        for &shift in &self.shifts {
+            for j in shift..n {
+                self.ss[j - shift] += self.z[j] * scale;
+            }
+            scale *= COMPRESSION;
+        }
+        for v in self.ss.iter_mut() {
+            *v /= N_HARMONICS as f32;
+            if *v < 0.0 {
+                *v = 0.0;
+            }
+        }
+    }
+
+    fn pick_candidates(&self) -> Candidates {
+        let ss = &self.ss;
+        let n = ss.len();
+        // Greedy insertion of peaks, best score first (pitchShs.cpp, greedyPeakAlgo).
+        let mut idx = [0usize; N_CAND];
+        let mut score = [0.0f32; N_CAND];
+        let mut n_cand = 0usize;
+        let mut mean = ss[0] as f64;
+        for i in 1..n - 1 {
+            if ss[i - 1] < ss[i] && ss[i] > ss[i + 1] {
+                if let Some(j) = (0..N_CAND).find(|&j| score[j] == 0.0 || score[j] < ss[i]) {
+                    for jj in (j + 1..N_CAND).rev() {
+                        score[jj] = score[jj - 1];
+                        idx[jj] = idx[jj - 1];
+                    }
+                    idx[j] = i;
+                    score[j] = ss[i];
+                    n_cand = (n_cand + 1).min(N_CAND);
+                }
+            }
+            mean += ss[i] as f64;
+        }
+        mean = (mean + ss[n - 1] as f64) / n as f64;
+
+        let mut c = Candidates::default();
+        let mut scores = [0.0f32; N_CAND];
+        for s in 0..n_cand {
+            let j = idx[s];
+            let jf = j as f32;
+            let x1 = (jf * self.fstep_t + self.fmin_t) as f64;
+            let x2 = ((jf + 1.0) * self.fstep_t + self.fmin_t) as f64;
+            let x0 = ((jf - 1.0) * self.fstep_t + self.fmin_t) as f64;
+            let (fx, sc) = quad_from_3pts(x0, ss[j - 1] as f64, x1, ss[j] as f64, x2, ss[j + 1] as f64);
+            c.freq[s] = (fx * 2f64.ln()).exp() as f32;
+            scores[s] = sc as f32;
+            c.voicing[s] = if sc > 0.0 && sc > mean { (1.0 - mean / sc) as f32 } else { 0.0 };
+        }
+        // Remove out-of-range candidates (pitchBase.cpp, including its slot bookkeeping).
+        let mut n_left = n_cand as i64;
+        let mut i = 0i64;
+        while (i as usize) < N_CAND && n_left > 0 {
+            let iu = i as usize;
+            if c.freq[iu] > MAX_PITCH || c.freq[iu] < MIN_PITCH {
+                let orig = c.freq[iu];
+                for j in iu + 1..N_CAND {
+                    c.freq[j - 1] = c.freq[j];
+                    c.voicing[j - 1] = c.voicing[j];
+                    scores[j - 1] = scores[j];
+                }
+                c.freq[N_CAND - 1] = 0.0;
+                c.voicing[N_CAND - 1] = 0.0;
+                scores[N_CAND - 1] = 0.0;
+                if orig > 0.0 {
+                    n_left -= 1;
+                    i -= 1;
+                }
+            }
+            i += 1;
+        }
+        // Best score to slot 0.
+        let mut best = 0;
+        for s in 1..N_CAND {
+            if scores[s] > scores[best] {
+                best = s;
+            }
+        }
+        if best > 0 {
+            c.freq.swap(0, best);
+            c.voicing.swap(0, best);
+        }
+        c
+    }
+}
+
+/// Zeroes the valleys between spectral peaks (smileDsp_specEnhanceSHS, incl. its one-peak QUIRK).
+fn enhance_peaks(a: &mut [f64]) {
+    let n = a.len();
+    if n < 2 {
+        return;
+    }
+    let mut peaks = Vec::with_capacity(n / 2 + 1);
+    if a[0] > a[1] {
+        peaks.push(0usize);
+    }
+    for i in 1..n - 1 {
+        if a[i] > a[i - 1] && a[i] >= a[i + 1] {
+            peaks.push(i);
+        }
+    }
+    if a[n - 1] > a[n - 2] {
+        peaks.push(n - 1);
+    }
+    if peaks.len() == 1 {
+        // openSMILE reads the (zeroed) second slot here: everything from bin 3 up is cleared.
+        for v in a.iter_mut().skip(3) {
+            *v = 0.0;
+        }
+    } else {
+        for w in peaks.windows(2) {
+            let (lo, hi) = (w[0] + 3, w[1] as i64 - 3);
+            let mut j = lo as i64;
+            while j <= hi {
+                a[j as usize] = 0.0;
+                j += 1;
+            }
+        }
+    }
+}
+
+/// (a[i-1] + 2a[i] + a[i+1]) / 4 with a[-1] = 0, the last bin unchanged.
+fn smooth(a: &mut [f64]) {
+    let mut prev = 0.0;
+    for i in 0..a.len().saturating_sub(1) {
+        let ai = a[i];
+        a[i] = (prev + 2.0 * ai + a[i + 1]) / 4.0;
+        prev = ai;
+    }
+}
+
+/// Second derivatives of the natural cubic spline through (x, y).
+fn natural_spline(x: &[f64], y: &[f64], y2: &mut [f64], u: &mut [f64]) {
+    let n = x.len();
+    y2[0] = 0.0;
+    u[0] = 0.0;
+    for i in 1..n - 1 {
+        let sig = (x[i] - x[i - 1]) / (x[i + 1] - x[i - 1]);
+        let p = sig * y2[i - 1] + 2.0;
+        y2[i] = (sig - 1.0) / p;
+        let d = (y[i + 1] - y[i]) / (x[i + 1] - x[i]) - (y[i] - y[i - 1]) / (x[i] - x[i - 1]);
+        u[i] = (6.0 * d / (x[i + 1] - x[i - 1]) - sig * u[i - 1]) / p;
+    }
+    y2[n - 1] = 0.0;
+    for k in (0..n - 1).rev() {
+        y2[k] = y2[k] * y2[k + 1] + u[k];
+    }
+}
+
+fn spline_eval(x: &[f64], y: &[f64], y2: &[f64], j: usize, v: f64) -> f64 {
+    let (lo, hi) = (j, j + 1);
+    let h = x[hi] - x[lo];
+    let a = (x[hi] - v) / h;
+    let b = (v - x[lo]) / h;
+    a * y[lo] + b * y[hi] + ((a * a * a - a) * y2[lo] + (b * b * b - b) * y2[hi]) * (h * h) / 6.0
+}
+
+/// Frequency-range penalty of the Viterbi local cost.
+fn range_weight(f: f32) -> f64 {
+    let f = f as f64;
+    if f > 0.0 && f < 100.0 {
+        -(1.0 / 100.0) * f + 1.0
+    } else if (100.0..350.0).contains(&f) {
+        0.0
+    } else if (350.0..600.0).contains(&f) {
+        (f - 350.0) / 250.0
+    } else if f >= 600.0 {
+        1.2
+    } else {
+        2.0
+    }
+}
+
+const W_LOCAL: f64 = 2.0;
+const W_TVV: f64 = 10.0;
+/// QUIRK: openSMILE's weight setter copies wTvv into wTvvd (configured 5).
+const W_TVVD: f64 = W_TVV;
+const W_TVUV: f64 = 10.0;
+const W_THR: f64 = 4.0;
+const W_RANGE: f64 = 1.0;
+
+/// Incremental Viterbi over the candidate lattice with openSMILE's lagged decisions
+/// (pitchSmootherViterbi.cpp). Decided frames come out in order, as F0 in Hz (0 = unvoiced).
+pub(crate) struct PitchViterbi {
+    frames: std::collections::VecDeque<Candidates>,
+    /// Index of the first frame still in `frames`.
+    first_frame: usize,
+    path_cost: [f64; N_STATES],
+    /// Survivor state sequence of each state, ring buffers of VITERBI_BUFFER entries.
+    paths: [[u8; VITERBI_BUFFER]; N_STATES],
+    path_idx: usize,
+    /// Last decided frame + 1 (openSMILE's convIdx + 1).
+    decided: usize,
+    best: std::collections::VecDeque<u8>,
+    /// The previous frame's candidates (transition costs compare against them).
+    prev: Option<Candidates>,
+    /// QUIRK: one global "last change" shared by all path evaluations.
+    last_change: f64,
+}
+
+impl Default for PitchViterbi {
+    fn default() -> Self {
+        Self {
+            frames: Default::default(),
+            first_frame: 0,
+            path_cost: [0.0; N_STATES],
+            paths: [[0; VITERBI_BUFFER]; N_STATES],
+            path_idx: 0,
+            decided: 0,
+            best: Default::default(),
+            prev: None,
+            last_change: 1.0,
+        }
+    }
+}
+
+impl PitchViterbi {
+    fn local_cost(s: usize, c: &Candidates) -> f64 {
+        if s < N_CAND {
+            let pv = (c.voicing[s] as f64).clamp(0.01, 1.0);
+            let thr = if pv < VOICING_CUTOFF { W_THR } else { 0.0 };
+            (-pv.ln() + thr) * W_LOCAL + range_weight(c.freq[s]) * W_RANGE
+        } else if c.voicing.iter().any(|&v| v as f64 >= VOICING_CUTOFF) {
+            W_LOCAL * W_THR
+        } else {
+            0.0
+        }
+    }
+
+    fn transition(&mut self, cur: usize, prev: usize, a: &Candidates, b: &Candidates) -> f64 {
+        if cur < N_CAND && prev < N_CAND {
+            let f0 = a.freq[prev];
+            let f1 = b.freq[cur];
+            if f0 == 0.0 || f1 == 0.0 {
+                return 999.0;
+            }
+            let r = ((f1 / f0) as f64).ln();
+            let x = W_TVV * r.abs() + W_TVVD * (r - self.last_change).abs();
+            self.last_change = r;
+            x
+        } else if cur == UNVOICED && prev == UNVOICED {
+            // QUIRK: the intended wTuu branch is unreachable in openSMILE.
+            1.0
+        } else {
+            self.last_change = 0.0;
+            W_TVUV
+        }
+    }
+
+    /// Adds one frame; returns how many frames are now decided in total.
+    pub fn push(&mut self, c: Candidates) -> usize {
+        let t = self.path_idx;
+        if t == 0 {
+            for s in 0..N_STATES {
+                self.path_cost[s] = Self::local_cost(s, &c);
+                self.paths[s][0] = s as u8;
+            }
+        } else {
+            let prev = self.prev.unwrap_or(c);
+            let mut new_cost = [0.0; N_STATES];
+            let mut new_paths = self.paths;
+            for i in 0..N_STATES {
+                let mut min_state = 0;
+                let mut min_cost = self.transition(i, 0, &prev, &c) + self.path_cost[0];
+                for j in 1..N_STATES {
+                    let v = self.transition(i, j, &prev, &c) + self.path_cost[j];
+                    if v < min_cost {
+                        min_cost = v;
+                        min_state = j;
+                    }
+                }
+                new_cost[i] = min_cost + Self::local_cost(i, &c);
+                new_paths[i] = self.paths[min_state];
+                new_paths[i][t % VITERBI_BUFFER] = i as u8;
+            }
+            self.path_cost = new_cost;
+            self.paths = new_paths;
+        }
+        self.frames.push_back(c);
+        self.prev = Some(c);
+        self.path_idx += 1;
+        if self.path_idx - self.decided >= VITERBI_BUFFER {
+            // Forced decision (openSMILE: pathIdx - convIdx > buflen) from the cheapest survivor;
+            // once the lag reaches the buffer it stays there.
+            let s = self.cheapest();
+            self.best.push_back(self.paths[s][self.decided % VITERBI_BUFFER]);
+            self.decided += 1;
+        } else {
+            while self.decided < self.path_idx {
+                let n = self.decided % VITERBI_BUFFER;
+                let x = self.paths[0][n];
+                if (1..N_STATES).all(|s| self.paths[s][n] == x) {
+                    self.best.push_back(x);
+                    self.decided += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        self.decided
+    }
+
+    fn cheapest(&self) -> usize {
+        let mut m = 0;
+        for s in 1..N_STATES {
+            if self.path_cost[s] < self.path_cost[m] {
+                m = s;
+            }
+        }
+        m
+    }
+
+    /// End of input: decides every remaining frame from the cheapest survivor. Returns R, the
+    /// number of frames that were still undecided (spec §4.7.3).
+    pub fn flush(&mut self) -> usize {
+        let r = self.path_idx - self.decided;
+        let s = self.cheapest();
+        while self.decided < self.path_idx {
+            self.best.push_back(self.paths[s][self.decided % VITERBI_BUFFER]);
+            self.decided += 1;
+        }
+        r
+    }
+
+    /// Pops the next decided frame as (frame index, F0 in Hz, its candidates).
+    pub fn pop_decided(&mut self) -> Option<(usize, f32)> {
+        let state = self.best.pop_front()? as usize;
+        let c = self.frames.pop_front()?;
+        let idx = self.first_frame;
+        self.first_frame += 1;
+        let f0 = if state < N_CAND { c.freq[state] } else { 0.0 };
+        Some((idx, f0))
+    }
+
+    /// Frames pushed so far.
+    pub fn frames_seen(&self) -> usize {
+        self.path_idx
+    }
+}
+
+/// openSMILE's semitone conversion (F0finalLog, computed in f32).
+pub(crate) fn semitones(f0: f32) -> f32 {
+    if f0 > 29.136 {
+        12.0f32 * (f0 / 27.5f32).ln() / 2f32.ln()
+    } else if f0 > 0.0 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shs_shifts_match_appendix_a() {
+        let a = ShsAnalyzer::new(&Geometry::new(16_000));
+        assert_eq!(a.shifts, vec![61, 97, 123, 143, 159, 173, 184, 195, 204, 213, 220, 228, 234, 240]);
+    }
+
+    #[test]
+    fn one_peak_quirk_clears_from_bin_three() {
+        let mut a = vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        enhance_peaks(&mut a);
+        assert_eq!(a, vec![0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn spline_interpolates_cubic_interior_exactly_at_knots() {
+        let x: Vec<f64> = (0..10).map(|i| i as f64 * 0.5).collect();
+        let y: Vec<f64> = x.iter().map(|v| v.sin()).collect();
+        let (mut y2, mut u) = (vec![0.0; 10], vec![0.0; 10]);
+        natural_spline(&x, &y, &mut y2, &mut u);
+        for j in 0..9 {
+            assert!((spline_eval(&x, &y, &y2, j, x[j]) - y[j]).abs() < 1e-12);
+        }
+        assert!((spline_eval(&x, &y, &y2, 4, 2.25) - 2.25f64.sin()).abs() < 2e-3);
+    }
+
+    #[test]
+    fn steady_200hz_tone_gives_biased_shs_peak() {
+        // Spec §7.9: a steady 200 Hz tone comes out at 34.375 semitones (true 34.350).
+        let g = Geometry::new(16_000);
+        let mut fft = super::super::dsp::FramedFft::new(super::super::dsp::gaussian(g.l60, 0.4), g.nfft60);
+        let frame: Vec<f32> = (0..g.l60)
+            .map(|n| (0.5 * (2.0 * std::f64::consts::PI * 200.0 * n as f64 / 16_000.0).sin()) as f32)
+            .collect();
+        fft.run(&frame);
+        let mut mag = Vec::new();
+        fft.magnitudes(&mut mag);
+        let c = ShsAnalyzer::new(&g).analyze(&mag);
+        let st = semitones(c.freq[0]);
+        assert!((st - 34.375).abs() < 0.01, "F0 {} Hz = {st} st", c.freq[0]);
+        assert!(c.voicing[0] > 0.7);
+    }
+}

@@ -1,0 +1,516 @@
+//! Voice-quality LLDs that need the decided F0: jitter and shimmer from the raw waveform
+//! (spec §4.8) and the harmonic features from the 60 ms spectrum (spec §4.10).
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{ComplexToReal, RealFftPlanner};
+
+use super::dsp::{Geometry, quad_from_3pts};
+
+/// Period-by-period jitter/shimmer analysis, stateful across frames exactly like
+/// openSMILE's cPitchJitter: the read position, the samples carried over, the last period
+/// and the last outputs all link consecutive frames until an unvoiced frame resets them.
+pub(crate) struct JitterAnalyzer {
+    fs: f64,
+    hop: usize,
+    /// Samples of the F0 frame as openSMILE computes it (may be L60 + 1).
+    frame_len: usize,
+    /// Step between F0 frames in samples as openSMILE computes it.
+    step: usize,
+    last_idx: usize,
+    last_mis: usize,
+    last_t0: f32,
+    last_jitter: f32,
+    last_shimmer: f32,
+    cc: Vec<f64>,
+}
+
+/// Jitter (local) and shimmer (local, dB) of one frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct JitterShimmer {
+    pub jitter: f32,
+    pub shimmer_db: f32,
+}
+
+impl JitterAnalyzer {
+    pub fn new(g: &Geometry) -> Self {
+        let t = 1.0 / g.fs;
+        let length_sec = g.l60 as f64 * t;
+        Self {
+            fs: g.fs,
+            hop: g.hop,
+            frame_len: (length_sec / t).ceil() as usize,
+            step: (0.01 / t).ceil() as usize,
+            last_idx: 0,
+            last_mis: 0,
+            last_t0: 0.0,
+            last_jitter: 0.0,
+            last_shimmer: 0.0,
+            cc: Vec::new(),
+        }
+    }
+
+    /// The earliest absolute sample index the next call may read.
+    pub fn oldest_needed(&self, next_frame: usize) -> usize {
+        self.last_idx.min((next_frame * self.hop).saturating_sub(self.last_mis))
+    }
+
+    /// Analyses frame `k` with gated F0 `f0` (Hz). `signal(a, b)` returns samples `a..b`
+    /// (clipped at the end of input).
+    pub fn analyze<'s>(&mut self, k: usize, f0: f32, signal: impl Fn(usize, usize) -> &'s [f32]) -> JitterShimmer {
+        let t = 1.0 / self.fs;
+        let start_vidx = k * self.hop;
+        let to_read0 = self.step + self.last_mis;
+        let mut to_read = to_read0;
+        let (mut t0f, mut t0min, mut t0max) = (0i64, 0i64, 0i64);
+        let mut tf = 0.0;
+        if f0 > 0.0 {
+            tf = (1.0 / f0 as f64) / t;
+            t0f = tf.round() as i64;
+            t0min = ((1.0 - 0.1) * tf).floor() as i64;
+            t0max = ((1.0 + 0.1) * tf).ceil() as i64;
+            to_read = to_read.max((2 * t0max + 2) as usize);
+        }
+        let mut max_read = self.last_mis + self.frame_len;
+        to_read = to_read.min(max_read);
+        if start_vidx as i64 - self.last_mis as i64 != self.last_idx as i64 {
+            // Discontinuity (the first frames after the Viterbi delay): restart at the frame.
+            self.last_idx = start_vidx;
+            to_read = to_read.min(self.frame_len);
+            max_read = max_read.min(self.frame_len);
+        }
+        let _ = max_read;
+        let seg = signal(self.last_idx, self.last_idx + to_read);
+        let n = seg.len() as i64;
+
+        let mut out = JitterShimmer::default();
+        let mut last_period = 0i64;
+        if f0 > 0.0 && t0min > 0 {
+            let (mut n_periods, mut n_local) = (0.0f32, 0.0f32);
+            let (mut avg_period, mut jitter_sum) = (0.0f32, 0.0f32);
+            let (mut avg_amp, mut avg_amp_diff) = (0.0f32, 0.0f32);
+            let k_len = (t0max - t0min) as usize;
+            self.cc.resize(k_len + 1, 0.0);
+            let mut start = 0i64;
+            while start < n - 2 * t0max - 1 {
+                for tau in t0min..=t0max {
+                    let s = start as usize;
+                    let tau_u = tau as usize;
+                    self.cc[(tau - t0min) as usize] = cross_corr(&seg[s..s + tau_u], &seg[s + tau_u..s + 2 * tau_u]);
+                }
+                let mut max_i: i64 = -1;
+                let mut max = 0.0;
+                for i in 1..(k_len as i64 - 1).max(1) {
+                    let iu = i as usize;
+                    if self.cc[iu - 1] < self.cc[iu] && self.cc[iu] > self.cc[iu + 1] && (max_i == -1 || self.cc[iu] > max) {
+                        max_i = i;
+                        max = self.cc[iu];
+                    }
+                }
+                if max_i >= 0 {
+                    let pp = t0min + max_i;
+                    let os = start as usize;
+                    start += pp;
+                    let p = pp as usize;
+                    let s = start as usize;
+                    let (a0, a1) = (peak_to_peak(&seg[os..os + p]), peak_to_peak(&seg[s..s + p]));
+                    let ad = (a0 - a1).abs();
+                    let m = max_i as usize;
+                    let (x, cc_i) = quad_from_3pts(
+                        (m - 1) as f64,
+                        self.cc[m - 1],
+                        m as f64,
+                        self.cc[m],
+                        (m + 1) as f64,
+                        self.cc[m + 1],
+                    );
+                    let period = ((t0min as f64 + x).abs() * t) as f32;
+                    if cc_i > 0.5 {
+                        avg_period += period;
+                        n_periods += 1.0;
+                        if self.last_t0 > 0.0 {
+                            jitter_sum += (self.last_t0 - period).abs();
+                            n_local += 1.0;
+                        }
+                        self.last_t0 = period;
+                        avg_amp += (a0 + a1) / 2.0;
+                        avg_amp_diff += ad;
+                    }
+                } else {
+                    start += t0f;
+                }
+                if start < to_read0 as i64 - 1 {
+                    last_period = start;
+                }
+            }
+            self.last_mis = (to_read0 as i64 - last_period).max(0) as usize;
+
+            if n_periods > 0.0 && n_local > 0.0 {
+                self.last_jitter = (jitter_sum / n_local) / (avg_period / n_periods);
+            }
+            if n_periods > 0.0 && n_local > 0.0 || n_periods == 0.0 {
+                self.last_jitter = self.last_jitter.min(1.0);
+                out.jitter = self.last_jitter;
+            }
+            if n_periods > 0.0 {
+                self.last_shimmer = if avg_amp > 0.0 { avg_amp_diff / avg_amp } else { 0.0 };
+            }
+            self.last_shimmer = self.last_shimmer.min(1.0);
+            out.shimmer_db = (20.0 * ((self.last_shimmer + 1.0) as f64).log10()) as f32;
+            let _ = tf;
+        } else {
+            last_period = to_read0 as i64;
+            self.last_mis = 0;
+            self.last_t0 = 0.0;
+            self.last_jitter = 0.0;
+            self.last_shimmer = 0.0;
+        }
+        self.last_idx += last_period as usize;
+        out
+    }
+}
+
+/// Pearson correlation of two equally long segments (NaN for a constant segment).
+fn cross_corr(x: &[f32], y: &[f32]) -> f64 {
+    let n = x.len().min(y.len());
+    let (mut mx, mut my) = (0.0f64, 0.0f64);
+    for i in 0..n {
+        mx += x[i] as f64;
+        my += y[i] as f64;
+    }
+    mx /= n as f64;
+    my /= n as f64;
+    let (mut cc, mut nx, mut ny) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        let (a, b) = (x[i] as f64 - mx, y[i] as f64 - my);
+        cc += a * b;
+        nx += a * a;
+        ny += b * b;
+    }
+    cc / (nx.sqrt() * ny.sqrt())
+}
+
+/// max − min over the interior samples 1..len−2 of one period.
+fn peak_to_peak(x: &[f32]) -> f32 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let (mut mx, mut mn) = (x[1], x[1]);
+    for &v in &x[1..x.len() - 1] {
+        mx = mx.max(v);
+        mn = mn.min(v);
+    }
+    mx - mn
+}
+
+const N_PARTIALS: usize = 100;
+
+/// Harmonic LLDs of one frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Harmonics {
+    pub hnr_db: f32,
+    pub h1_h2: f32,
+    pub h1_a3: f32,
+    /// F1–F3 amplitude relative to the fundamental's bin (−201 when unvoiced).
+    pub formant_amp: [f32; 3],
+}
+
+#[derive(Clone, Copy, Default)]
+struct Partial {
+    bin: i64,
+    freq_interp: f32,
+    mag: f32,
+    mag_interp: f32,
+    level: f32,
+}
+
+/// HNR from the autocorrelation of the 60 ms power spectrum, and harmonic levels.
+pub(crate) struct HarmonicsAnalyzer {
+    freqs: Vec<f64>,
+    ifft: Arc<dyn ComplexToReal<f64>>,
+    spec: Vec<Complex<f64>>,
+    acf_time: Vec<f64>,
+    scratch: Vec<Complex<f64>>,
+    acf: Vec<f64>,
+    partials: Vec<Partial>,
+}
+
+impl HarmonicsAnalyzer {
+    pub fn new(g: &Geometry) -> Self {
+        let n = g.bins60();
+        let ifft = RealFftPlanner::<f64>::new().plan_fft_inverse(g.nfft60);
+        Self {
+            freqs: (0..n).map(|k| k as f64 * g.fs / g.nfft60 as f64).collect(),
+            spec: ifft.make_input_vec(),
+            acf_time: ifft.make_output_vec(),
+            scratch: ifft.make_scratch_vec(),
+            ifft,
+            acf: vec![0.0; n],
+            partials: vec![Partial::default(); N_PARTIALS],
+        }
+    }
+
+    /// `mag`: 60 ms Gaussian magnitude spectrum; `f0`: gated F0 in Hz; `formants`: F1–F3 (Hz)
+    /// of the 20 ms frame with the same index.
+    pub fn analyze(&mut self, mag: &[f64], f0: f32, formants: [f64; 3]) -> Harmonics {
+        if f0 <= 0.0 {
+            return Harmonics { formant_amp: [-201.0; 3], ..Default::default() };
+        }
+        let hnr_db = self.hnr(mag, f0);
+        self.find_partials(mag, f0);
+        let lr = |i: usize| self.partials[i].level;
+        let clamp = |v: f32| v.clamp(-201.0, 201.0);
+        let amp_idx: Vec<i64> = formants.iter().map(|&fk| self.formant_partial(fk)).collect();
+        let h1_a3 = if amp_idx[2] >= 0 { clamp(lr(1) - lr(amp_idx[2] as usize)) } else { clamp(lr(1) - 201.0) };
+        let mut formant_amp = [0.0f32; 3];
+        for (a, &i) in formant_amp.iter_mut().zip(&amp_idx) {
+            *a = if i >= 0 { lr(i as usize) } else { 0.0 };
+        }
+        Harmonics { hnr_db, h1_h2: clamp(lr(1) - lr(2)), h1_a3, formant_amp }
+    }
+
+    fn hnr(&mut self, mag: &[f64], f0: f32) -> f32 {
+        let n = mag.len();
+        // Ooura's inverse rdft of the power spectrum equals half of realfft's inverse.
+        for (s, &m) in self.spec.iter_mut().zip(mag) {
+            *s = Complex::new((m as f32 as f64).powi(2) as f32 as f64, 0.0);
+        }
+        let _ = self.ifft.process_with_scratch(&mut self.spec, &mut self.acf_time, &mut self.scratch);
+        for (a, &v) in self.acf.iter_mut().zip(&self.acf_time) {
+            *a = (0.5 * v).abs() as f32 as f64 / n as f64;
+        }
+        let fs = self.freqs[n - 1] * 2.0;
+        let lag = (fs / f0 as f64).floor() as usize;
+        if lag == 0 {
+            return 0.0;
+        }
+        let tau = closest_peak(&self.acf, lag);
+        if tau == 0 {
+            return 0.0;
+        }
+        let a = &self.acf;
+        let den = a[0] - a[tau];
+        let h = if den == 0.0 { 1e11 } else { a[tau] / den };
+        let db = if h > 1e11 {
+            10.0 * 1e11f64.log10()
+        } else if h < 1e-9 {
+            10.0 * 1e-9f64.log10()
+        } else {
+            10.0 * h.log10()
+        };
+        db as f32
+    }
+
+    /// Nearest bin to `f` scanning from `start`: the first bin above `f` or the one before it
+    /// (0 when no bin lies above `f`). Bins are uniform, so the scan's answer is computed.
+    fn freq_to_bin(&self, f: f32, start: usize) -> usize {
+        let f = f as f64;
+        let n = self.freqs.len();
+        let lo = start.max(1);
+        let df = self.freqs[1];
+        // First index with freqs[b] > f, then respect the scan's starting point.
+        let mut b = ((f / df).floor().max(0.0) as usize + 1).min(n);
+        while b > 0 && self.freqs[b - 1] > f {
+            b -= 1;
+        }
+        while b < n && self.freqs[b] <= f {
+            b += 1;
+        }
+        let b = b.max(lo);
+        if b >= n {
+            return 0;
+        }
+        if self.freqs[b] - f > f - self.freqs[b - 1] { b - 1 } else { b }
+    }
+
+    fn find_partials(&mut self, mag: &[f64], f0: f32) {
+        let n = mag.len();
+        let m = |i: usize| mag[i] as f32;
+        let is_peak = |i: i64| -> bool {
+            if i < 0 || i as usize >= n {
+                return false;
+            }
+            let i = i as usize;
+            if i + 1 < n {
+                if i > 0 { m(i) > m(i - 1) && m(i) > m(i + 1) } else { m(0) > m(1) }
+            } else {
+                i > 0 && m(i) > m(i - 1)
+            }
+        };
+        let mut last_bin = self.freq_to_bin(0.5 * f0, 1);
+        let first_bin = self.freq_to_bin(0.5 * f0, last_bin);
+        for i in 0..N_PARTIALS {
+            let cand = self.freq_to_bin((i + 1) as f32 * f0, last_bin);
+            let mut peak: i64 = -1;
+            if is_peak(cand as i64) {
+                peak = cand as i64;
+            } else {
+                let lo = self.freq_to_bin((i as f32 + 0.5) * f0, last_bin) as i64;
+                let hi = self.freq_to_bin((i as f32 + 1.5) * f0, cand) as i64;
+                let (mut l, mut r) = (cand as i64 - 1, cand as i64 + 1);
+                while (l >= lo || r <= hi) && peak == -1 {
+                    if r <= hi {
+                        if is_peak(r) {
+                            peak = r;
+                            break;
+                        }
+                        r += 1;
+                    }
+                    if l >= lo {
+                        if is_peak(l) {
+                            peak = l;
+                            break;
+                        }
+                        l -= 1;
+                    }
+                }
+            }
+            let p = &mut self.partials[i];
+            if peak >= first_bin as i64 && peak < n as i64 - 1 {
+                let q = peak as usize;
+                let (fi, mi) = quad_from_3pts(
+                    self.freqs[q - 1],
+                    m(q - 1) as f64,
+                    self.freqs[q],
+                    m(q) as f64,
+                    self.freqs[q + 1],
+                    m(q + 1) as f64,
+                );
+                *p = Partial { bin: peak, freq_interp: fi as f32, mag: m(q), mag_interp: mi as f32, level: -201.0 };
+            } else {
+                *p = Partial { bin: cand as i64, ..Default::default() };
+                p.level = -201.0;
+            }
+            last_bin = cand;
+        }
+        // Levels in dB relative to the fundamental's raw bin; duplicate bins are cleared.
+        let ref_mag = self.partials[0].mag;
+        let have_ref = ref_mag != 0.0;
+        let ref_log = if have_ref { ref_mag.log10() } else { 0.0 };
+        self.partials[0].level = 0.0;
+        for i in 1..N_PARTIALS {
+            let level = if have_ref {
+                let mi = self.partials[i].mag_interp;
+                if mi > 0.0 { ((20.0 * ((mi as f64).log10() - ref_log as f64)) as f32).max(-200.0) } else { -200.0 }
+            } else {
+                -201.0
+            };
+            self.partials[i].level = level;
+            if self.partials[i].bin == self.partials[i - 1].bin {
+                self.partials[i] = Partial { bin: 0, level: -201.0, ..Default::default() };
+            }
+        }
+    }
+
+    /// The partial with the largest raw magnitude within ±20 % of formant frequency `fk`.
+    fn formant_partial(&self, fk: f64) -> i64 {
+        let lo = 0.8f32 * fk as f32;
+        let hi = 1.2f32 * fk as f32;
+        let mut best = -1i64;
+        let mut best_mag = 0.0f32;
+        for (h, p) in self.partials.iter().enumerate() {
+            if p.freq_interp >= lo && p.freq_interp <= hi && p.mag > best_mag {
+                best = h as i64;
+                best_mag = p.mag;
+            }
+        }
+        best
+    }
+}
+
+fn closest_peak(x: &[f64], idx: usize) -> usize {
+    let n = x.len();
+    let is_peak = |i: usize| -> bool {
+        if i >= n {
+            return false;
+        }
+        if i + 1 < n {
+            if i > 0 { x[i] > x[i - 1] && x[i] > x[i + 1] } else { x[0] > x[1] }
+        } else {
+            i > 0 && x[i] > x[i - 1]
+        }
+    };
+    if is_peak(idx) {
+        return idx;
+    }
+    let idx_i = idx as i64;
+    let mut o = 1i64;
+    while idx_i - o > 0 || idx_i + o < n as i64 - 1 {
+        if idx_i - o > 0 && is_peak((idx_i - o) as usize) {
+            return (idx_i - o) as usize;
+        }
+        if idx_i + o < n as i64 - 1 && is_peak((idx_i + o) as usize) {
+            return (idx_i + o) as usize;
+        }
+        o += 1;
+    }
+    let xi = x[idx.min(n - 1)];
+    if x[0] > xi && x[n - 1] <= xi {
+        0
+    } else if x[0] <= xi && x[n - 1] > xi {
+        n - 1
+    } else if x[0] > xi && x[n - 1] > xi {
+        if idx < n / 2 { 0 } else { n - 1 }
+    } else {
+        idx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_bin_lookup_equals_the_scan() {
+        let h = HarmonicsAnalyzer::new(&Geometry::new(16_000));
+        let scan = |f: f32, start: usize| -> usize {
+            let f = f as f64;
+            for b in start.max(1)..h.freqs.len() {
+                if h.freqs[b] > f {
+                    return if h.freqs[b] - f > f - h.freqs[b - 1] { b - 1 } else { b };
+                }
+            }
+            0
+        };
+        for f in [0.0f32, 7.8, 15.625, 23.4375, 100.0, 199.99, 1234.5, 7999.9, 8000.0, 9000.0] {
+            for start in [0usize, 1, 5, 40, 512, 600] {
+                assert_eq!(h.freq_to_bin(f, start), scan(f, start), "f {f} start {start}");
+            }
+        }
+    }
+
+    #[test]
+    fn correlation_of_identical_periods_is_one() {
+        let x: Vec<f32> = (0..50).map(|i| (i as f32 * 0.3).sin()).collect();
+        assert!((cross_corr(&x, &x) - 1.0).abs() < 1e-12);
+        assert!(cross_corr(&[1.0; 4], &[1.0; 4]).is_nan());
+    }
+
+    #[test]
+    fn h1_h2_uses_second_and_third_partials() {
+        // Spec §4.10: a 200 Hz tone with partials 1, 0.5, 0.1 yields ≈ 14 dB.
+        let g = Geometry::new(16_000);
+        let mut fft = super::super::dsp::FramedFft::new(super::super::dsp::gaussian(g.l60, 0.4), g.nfft60);
+        let frame: Vec<f32> = (0..g.l60)
+            .map(|n| {
+                let t = n as f64 / 16_000.0;
+                let w = 2.0 * std::f64::consts::PI * 200.0 * t;
+                (0.3 * (w.sin() + 0.5 * (2.0 * w).sin() + 0.1 * (3.0 * w).sin())) as f32
+            })
+            .collect();
+        fft.run(&frame);
+        let mut mag = Vec::new();
+        fft.magnitudes(&mut mag);
+        let mut ha = HarmonicsAnalyzer::new(&g);
+        let h = ha.analyze(&mag, 200.0, [0.0; 3]);
+        assert!((h.h1_h2 - 13.98).abs() < 0.2, "H1-H2 {}", h.h1_h2);
+        // HNR: clearly harmonic for the tone, clearly not for noise at the same "F0".
+        let noise = crate::audio::synth::noise(16_000, 0.06, 0.3, 9);
+        fft.run(&noise[..g.l60]);
+        let mut nmag = Vec::new();
+        fft.magnitudes(&mut nmag);
+        let hn = ha.analyze(&nmag, 200.0, [0.0; 3]);
+        assert!(h.hnr_db > 10.0 && hn.hnr_db < 3.0, "HNR tone {} noise {}", h.hnr_db, hn.hnr_db);
+    }
+}

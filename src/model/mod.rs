@@ -1,0 +1,329 @@
+//! The representation: an (enriched) conditional adversarial autoencoder in burn 0.22
+//! (paper §2.2). Encoder G: X → C, decoder F: (C, Y) → X′, discriminator D telling C from
+//! N(0, I), and for enrichment a head M: C → Y_io trained on the labels of each sample's K
+//! cosine-nearest out-of-context neighbours. L_total = L_rec + L_per + L_adv.
+
+mod device;
+mod enrich;
+mod net;
+mod rng;
+
+pub use device::{DeviceChoice, select_device};
+pub use enrich::{neighbour_labels, NeighbourLabels};
+pub use rng::Rng;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::store::ModuleRecord;
+use burn::tensor::activation::softplus;
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use net::Mlp;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("training cancelled")]
+    Cancelled,
+    #[error("no training data")]
+    Empty,
+    #[error("encoder weights: {0}")]
+    Record(String),
+    #[error("training diverged (loss is not a number at epoch {0})")]
+    Diverged(usize),
+}
+
+/// Hyper-parameters of the autoencoder (paper defaults: Adam, lr 0.0005, 100–300 epochs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AaeConfig {
+    /// Code size D (the paper uses 64 and 10).
+    pub dims: usize,
+    pub hidden: usize,
+    pub epochs: usize,
+    pub learning_rate: f64,
+    pub batch_size: usize,
+    /// K of the K-nearest out-of-context neighbours (not given in the paper).
+    pub neighbours: usize,
+    pub seed: u64,
+    pub w_rec: f64,
+    pub w_adv: f64,
+    pub w_per: f64,
+}
+
+impl Default for AaeConfig {
+    fn default() -> Self {
+        Self {
+            dims: 10,
+            hidden: 128,
+            epochs: 200,
+            learning_rate: 0.0005,
+            batch_size: 64,
+            neighbours: 10,
+            seed: 0,
+            w_rec: 1.0,
+            w_adv: 1.0,
+            w_per: 1.0,
+        }
+    }
+}
+
+/// Mean losses of one epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochLosses {
+    pub epoch: usize,
+    /// Reconstruction ‖F(G(x), y) − x‖² (mean per element).
+    pub rec: f64,
+    /// Encoder's adversarial loss (−log D(G(x))).
+    pub adv: f64,
+    /// Discriminator's loss.
+    pub disc: f64,
+    /// Enrichment loss ‖M(G(x)) − Y_io‖² over known labels (0 without enrichment).
+    pub per: f64,
+}
+
+/// What the autoencoder learns from. Rows are z-normalised features.
+pub struct AaeData<'a> {
+    pub x: &'a [Vec<f64>],
+    /// Conditioning labels per row (activation, valence) as +1/−1, 0 = unknown. None trains a
+    /// plain (unconditional) AAE.
+    pub cond: Option<&'a [[f32; 2]]>,
+    /// Enrichment targets Y_io and their masks (1 where a neighbour label existed).
+    pub enrich: Option<&'a NeighbourLabels>,
+}
+
+/// The trained encoder G, on an inference (non-autodiff) device.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    mlp: Mlp,
+    device: Device,
+}
+
+impl Encoder {
+    pub fn input_dims(&self) -> usize {
+        self.mlp.d_in()
+    }
+
+    pub fn dims(&self) -> usize {
+        self.mlp.d_out()
+    }
+
+    pub fn hidden(&self) -> usize {
+        self.mlp.hidden()
+    }
+
+    /// Codes of `rows` (each of `input_dims` values).
+    pub fn encode(&self, rows: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        if rows.is_empty() {
+            return Vec::new();
+        }
+        let x = to_tensor(rows, &self.device);
+        let c = self.mlp.forward(x);
+        from_tensor(c, self.dims())
+    }
+
+    /// The weights as burnpack bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
+        self.mlp.clone().into_record().into_bytes().map(|b| b.to_vec()).map_err(|e| ModelError::Record(e.to_string()))
+    }
+
+    /// Rebuilds an encoder of the given shape from [`Encoder::to_bytes`] output. A record of
+    /// another shape, or damaged bytes, is an error, never a panic.
+    pub fn from_bytes(bytes: &[u8], input_dims: usize, hidden: usize, dims: usize, device: &Device) -> Result<Self, ModelError> {
+        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| ModelError::Record(e.to_string()))?;
+        let shell = Mlp::new(input_dims, hidden, dims, &mut Rng::new(0), device);
+        let mlp = shell.try_load_record(record).map_err(|e| ModelError::Record(e.to_string()))?;
+        Ok(Self { mlp, device: device.clone() })
+    }
+}
+
+fn to_tensor(rows: &[Vec<f64>], device: &Device) -> Tensor<2> {
+    let d = rows.first().map(|r| r.len()).unwrap_or(0);
+    let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().map(|&v| v as f32)).collect();
+    Tensor::from_data(TensorData::new(flat, [rows.len(), d]), device)
+}
+
+fn from_tensor(t: Tensor<2>, d: usize) -> Vec<Vec<f64>> {
+    let data = t.into_data();
+    let v: Vec<f32> = data.try_into_vec().unwrap_or_default();
+    v.chunks(d.max(1)).map(|c| c.iter().map(|&x| x as f64).collect()).collect()
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_scalar::<f32>() as f64
+}
+
+/// Trains the (conditional, optionally enriched) AAE. `on_epoch` sees each epoch's losses and
+/// returns false to cancel. Deterministic for a given seed on the CPU device.
+pub fn train_aae(
+    data: &AaeData<'_>,
+    cfg: &AaeConfig,
+    device: &Device,
+    on_epoch: &mut dyn FnMut(&EpochLosses) -> bool,
+) -> Result<(Encoder, Vec<EpochLosses>), ModelError> {
+    let n = data.x.len();
+    if n == 0 {
+        return Err(ModelError::Empty);
+    }
+    let d_in = data.x[0].len();
+    let ad = device.clone().autodiff();
+    let mut rng = Rng::new(cfg.seed);
+    let cond_dims = if data.cond.is_some() { 2 } else { 0 };
+    let mut enc = Mlp::new(d_in, cfg.hidden, cfg.dims, &mut rng, &ad);
+    let mut dec = Mlp::new(cfg.dims + cond_dims, cfg.hidden, d_in, &mut rng, &ad);
+    let mut disc = Mlp::new(cfg.dims, cfg.hidden, 1, &mut rng, &ad);
+    let mut head = data.enrich.map(|_| Mlp::new(cfg.dims, cfg.hidden, 2, &mut rng, &ad));
+    let adam = AdamConfig::new();
+    let (mut o_enc, mut o_dec, mut o_disc, mut o_head) = (adam.init(), adam.init(), adam.init(), adam.init());
+    let lr = cfg.learning_rate;
+
+    let x_flat: Vec<f32> = data.x.iter().flat_map(|r| r.iter().map(|&v| v as f32)).collect();
+    let gather = |idx: &[usize], width: usize, src: &dyn Fn(usize) -> Vec<f32>| -> Tensor<2> {
+        let flat: Vec<f32> = idx.iter().flat_map(|&i| src(i)).collect();
+        Tensor::from_data(TensorData::new(flat, [idx.len(), width]), &ad)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    let batch = cfg.batch_size.clamp(1, n);
+    let mut history = Vec::with_capacity(cfg.epochs);
+    for epoch in 0..cfg.epochs {
+        rng.shuffle(&mut order);
+        let mut sums = EpochLosses { epoch: epoch + 1, ..Default::default() };
+        let mut batches = 0.0;
+        for idx in order.chunks(batch) {
+            let b = idx.len();
+            let x = gather(idx, d_in, &|i| x_flat[i * d_in..(i + 1) * d_in].to_vec());
+
+            // Discriminator: prior samples are "real", codes are "fake".
+            let z: Vec<f32> = (0..b * cfg.dims).map(|_| rng.normal() as f32).collect();
+            let z = Tensor::<2>::from_data(TensorData::new(z, [b, cfg.dims]), &ad);
+            let codes = enc.forward(x.clone()).detach();
+            let l_disc = softplus(disc.forward(z).neg(), 1.0).mean() + softplus(disc.forward(codes), 1.0).mean();
+            let grads = l_disc.backward();
+            sums.disc += scalar(l_disc);
+            let g_disc = GradientsParams::from_grads(grads, &disc);
+            disc = o_disc.step(lr, disc, g_disc);
+
+            // Encoder, decoder and head: reconstruction + enrichment + fooling the discriminator.
+            let c = enc.forward(x.clone());
+            let dec_in = match data.cond {
+                Some(y) => Tensor::cat(vec![c.clone(), gather(idx, 2, &|i| y[i].to_vec())], 1),
+                None => c.clone(),
+            };
+            let l_rec = (dec.forward(dec_in) - x).powf_scalar(2.0).mean();
+            let l_adv = softplus(disc.forward(c.clone()).neg(), 1.0).mean();
+            let mut total = l_rec.clone().mul_scalar(cfg.w_rec) + l_adv.clone().mul_scalar(cfg.w_adv);
+            let mut l_per_v = 0.0;
+            if let (Some(h), Some(en)) = (&head, data.enrich) {
+                let target = gather(idx, 2, &|i| en.target[i].to_vec());
+                let mask = gather(idx, 2, &|i| en.mask[i].to_vec());
+                let count: f32 = idx.iter().map(|&i| en.mask[i][0] + en.mask[i][1]).sum();
+                let l_per = ((h.forward(c) - target).powf_scalar(2.0) * mask).sum().div_scalar(count.max(1.0));
+                total = total + l_per.clone().mul_scalar(cfg.w_per);
+                l_per_v = scalar(l_per);
+            }
+            let mut grads = total.backward();
+            sums.rec += scalar(l_rec);
+            sums.adv += scalar(l_adv);
+            sums.per += l_per_v;
+            let g_enc = GradientsParams::from_module(&mut grads, &enc);
+            let g_dec = GradientsParams::from_module(&mut grads, &dec);
+            if let Some(h) = head.take() {
+                let g_head = GradientsParams::from_module(&mut grads, &h);
+                head = Some(o_head.step(lr, h, g_head));
+            }
+            enc = o_enc.step(lr, enc, g_enc);
+            dec = o_dec.step(lr, dec, g_dec);
+            batches += 1.0;
+        }
+        sums.rec /= batches;
+        sums.adv /= batches;
+        sums.disc /= batches;
+        sums.per /= batches;
+        if !sums.rec.is_finite() {
+            return Err(ModelError::Diverged(epoch + 1));
+        }
+        history.push(sums);
+        if !on_epoch(&sums) {
+            return Err(ModelError::Cancelled);
+        }
+    }
+    Ok((Encoder { mlp: enc.valid(), device: device.clone() }, history))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy(n: usize, d: usize, seed: u64) -> Vec<Vec<f64>> {
+        // Four independent latent factors mixed into d correlated features, plus noise: a
+        // deterministic encoder with four code dimensions can then match N(0, I).
+        let mut r = Rng::new(seed);
+        (0..n)
+            .map(|_| {
+                let z: Vec<f64> = (0..4).map(|_| r.normal()).collect();
+                (0..d).map(|j| z[j % 4] * (1.0 + j as f64 * 0.1) + 0.5 * z[(j + 1) % 4] + 0.1 * r.normal()).collect()
+            })
+            .collect()
+    }
+
+    /// Σ over code dimensions of mean² + (std − 1)²: 0 for codes distributed like N(0, I).
+    fn distance_to_prior(codes: &[Vec<f64>]) -> f64 {
+        let d = codes[0].len();
+        let n = codes.len() as f64;
+        (0..d)
+            .map(|j| {
+                let m = codes.iter().map(|c| c[j]).sum::<f64>() / n;
+                let s = (codes.iter().map(|c| (c[j] - m).powi(2)).sum::<f64>() / n).sqrt();
+                m * m + (s - 1.0).powi(2)
+            })
+            .sum()
+    }
+
+    #[test]
+    fn aae_reconstructs_and_its_codes_approach_the_prior() {
+        let x = toy(512, 12, 1);
+        let cfg = AaeConfig { dims: 4, hidden: 32, epochs: 80, batch_size: 32, learning_rate: 2e-3, ..Default::default() };
+        let dev = Device::flex();
+        let data = AaeData { x: &x, cond: None, enrich: None };
+        let (enc, hist) = train_aae(&data, &cfg, &dev, &mut |_| true).unwrap();
+        let (first, last) = (hist[0].rec, hist.last().unwrap().rec);
+        assert!(last < 0.5 * first, "reconstruction {first} → {last}");
+        // The same network without the adversarial term: codes are free to drift.
+        let (plain, _) = train_aae(&data, &AaeConfig { w_adv: 0.0, ..cfg.clone() }, &dev, &mut |_| true).unwrap();
+        let (with_adv, without) = (distance_to_prior(&enc.encode(&x)), distance_to_prior(&plain.encode(&x)));
+        eprintln!("distance to N(0, I): adversarial {with_adv:.3}, plain {without:.3}");
+        assert!(with_adv < 0.5 * without, "adversarial {with_adv:.3} vs plain {without:.3}");
+        assert!(with_adv < 0.5, "codes far from N(0, I): {with_adv:.3}");
+    }
+
+    #[test]
+    fn training_is_deterministic_and_weights_round_trip() {
+        let x = toy(64, 8, 2);
+        let cond: Vec<[f32; 2]> = (0..64).map(|i| [if i % 2 == 0 { 1.0 } else { -1.0 }, 0.0]).collect();
+        let cfg = AaeConfig { dims: 3, hidden: 16, epochs: 3, batch_size: 16, ..Default::default() };
+        let dev = Device::flex();
+        let data = AaeData { x: &x, cond: Some(&cond), enrich: None };
+        let (a, ha) = train_aae(&data, &cfg, &dev, &mut |_| true).unwrap();
+        let (b, hb) = train_aae(&data, &cfg, &dev, &mut |_| true).unwrap();
+        assert_eq!(ha, hb);
+        assert_eq!(a.encode(&x), b.encode(&x));
+        let bytes = a.to_bytes().unwrap();
+        let back = Encoder::from_bytes(&bytes, 8, 16, 3, &dev).unwrap();
+        assert_eq!(a.encode(&x), back.encode(&x));
+        assert!(Encoder::from_bytes(&bytes, 8, 16, 4, &dev).is_err(), "shape mismatch must be an error");
+        assert!(Encoder::from_bytes(&bytes[..bytes.len() / 2], 8, 16, 3, &dev).is_err(), "truncated bytes must be an error");
+    }
+
+    #[test]
+    fn cancel_stops_training() {
+        let x = toy(32, 4, 3);
+        let cfg = AaeConfig { dims: 2, hidden: 8, epochs: 50, ..Default::default() };
+        let mut seen = 0;
+        let r = train_aae(&AaeData { x: &x, cond: None, enrich: None }, &cfg, &Device::flex(), &mut |_| {
+            seen += 1;
+            seen < 2
+        });
+        assert!(matches!(r, Err(ModelError::Cancelled)));
+        assert_eq!(seen, 2);
+    }
+}
+

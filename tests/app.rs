@@ -1,0 +1,168 @@
+//! The real app driven headless with egui_kittest: dialogs answer with paths the test chooses,
+//! workers run for real, and each tab is rendered (wgpu; Mesa's lavapipe on CI) and compared
+//! with the committed snapshot in tests/snapshots/.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::{Harness, SnapshotOptions};
+use valar::app::{Dialogs, Services, Settings, Tab, ValarApp};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Dialog answers chosen by the test.
+#[derive(Default)]
+struct Answers {
+    files: Mutex<Option<Vec<PathBuf>>>,
+    folder: Mutex<Option<PathBuf>>,
+    csv: Mutex<Option<PathBuf>>,
+    save: Mutex<Option<PathBuf>>,
+}
+
+impl Dialogs for Answers {
+    fn pick_audio_files(&self) -> Option<Vec<PathBuf>> {
+        self.files.lock().unwrap().clone()
+    }
+    fn pick_folder(&self, _: &str) -> Option<PathBuf> {
+        self.folder.lock().unwrap().clone()
+    }
+    fn pick_csv(&self, _: &str) -> Option<PathBuf> {
+        self.csv.lock().unwrap().clone()
+    }
+    fn save_csv(&self, _: &str) -> Option<PathBuf> {
+        self.save.lock().unwrap().clone()
+    }
+}
+
+fn app(tab: Tab, answers: Answers, tmp: &Path) -> Harness<'static, ValarApp> {
+    let services = Services {
+        dialogs: Box::new(answers),
+        bundled_models: root().join("models"),
+        user_models: tmp.join("models"),
+        cache_dir: tmp.join("cache"),
+    };
+    let settings = Settings { tab, ..Settings::default() };
+    Harness::builder().with_size([1100.0, 760.0]).build_eframe(move |_cc| ValarApp::new(settings, services))
+}
+
+/// Steps the app (with real time passing for its workers) until `done` or the timeout.
+fn run_until(h: &mut Harness<'_, ValarApp>, secs: u64, what: &str, done: impl Fn(&ValarApp) -> bool) {
+    let t0 = Instant::now();
+    while !done(h.state()) {
+        assert!(t0.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}; messages: {:?}", h.state().messages);
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.run_steps(3);
+}
+
+fn snapshot(h: &mut Harness<'_, ValarApp>, name: &str) {
+    // Tolerate small rasterisation differences between GPU drivers.
+    h.snapshot_options(name, &SnapshotOptions::new().threshold(2.0).max_failed_pixels(2000));
+}
+
+#[test]
+fn files_tab_labels_a_folder_given_by_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let answers = Answers::default();
+    *answers.folder.lock().unwrap() = Some(root().join("assets"));
+    *answers.save.lock().unwrap() = Some(tmp.path().join("export.csv"));
+    let mut h = app(Tab::Files, answers, tmp.path());
+    h.run_steps(2);
+    h.get_by_label("Add folder…").click();
+    run_until(&mut h, 120, "labels", |a| a.files.rows.len() == 2 && a.files.rows.iter().all(|r| r.result.is_some()) && a.files.progress().is_none());
+    let names: Vec<String> = h.state().files.rows.iter().map(|r| r.name.clone()).collect();
+    assert_eq!(names, vec!["demo-calm.wav", "demo-excited.wav"]);
+    for r in &h.state().files.rows {
+        let p = r.result.as_ref().unwrap().prediction.expect("a prediction");
+        assert!((0.0..=1.0).contains(&p.activation_score));
+    }
+    h.get_by_label("demo-excited.wav").click();
+    run_until(&mut h, 60, "contours", |a| a.files.detail.as_ref().is_some_and(|d| !d.f0.is_empty() && !d.loudness.is_empty()));
+    h.get_by_label("Export CSV…").click();
+    h.run_steps(2);
+    let csv = std::fs::read_to_string(tmp.path().join("export.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    snapshot(&mut h, "files");
+}
+
+#[test]
+fn live_tab_moves_the_point_when_fed_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(Tab::Live, Answers::default(), tmp.path());
+    h.run_steps(2);
+    h.state_mut().live.set_file_source(root().join("assets/demo-excited.wav"));
+    h.get_by_label("▶ Start").click();
+    run_until(&mut h, 60, "two estimates", |a| a.live.trail.len() >= 2);
+    let pts: Vec<egui::Vec2> = h.state().live.trail.iter().map(|t| t.1).collect();
+    assert!(pts.windows(2).any(|w| (w[0] - w[1]).length() > 1e-4), "the point never moved: {pts:?}");
+    assert!(h.state().live.latency_ms.is_some_and(|l| l > 0.0 && l < 5000.0), "latency {:?}", h.state().live.latency_ms);
+    // The file ends; the session stops by itself and the display settles.
+    run_until(&mut h, 60, "the end of the file", |a| !a.live.is_running());
+    h.state_mut().live.latency_ms = None;
+    snapshot(&mut h, "live");
+}
+
+/// A tiny labelled corpus: 4 speakers × 6 synthetic utterances whose pitch and loudness follow
+/// the activation label.
+fn tiny_manifest(dir: &Path) -> PathBuf {
+    use valar::audio::synth::{self, Pulses};
+    let mut m = String::from("path,speaker,gender,emotion,activation,valence\n");
+    for spk in 0..4 {
+        for i in 0..6 {
+            let high = i % 2 == 0;
+            let pos = i % 3 == 0;
+            let f0 = if high { 220.0 + 10.0 * spk as f64 } else { 110.0 + 5.0 * spk as f64 };
+            let p = Pulses { f0_start: f0, f0_end: f0 * if high { 1.3 } else { 0.95 }, jitter: 0.01, shimmer: 0.04, amp: 1.0 };
+            let formants = if pos { [(700.0, 90.0), (1220.0, 110.0), (2600.0, 160.0)] } else { [(300.0, 60.0), (2300.0, 100.0), (3000.0, 150.0)] };
+            let x = synth::vowel(16_000, 1.0, p, &formants, if high { 0.7 } else { 0.15 });
+            let name = format!("s{spk}_{i}.wav");
+            valar::audio::write_wav(&dir.join(&name), &x, 16_000).unwrap();
+            m += &format!("{name},{spk},,,{},{}\n", if high { 1 } else { -1 }, if pos { 1 } else { -1 });
+        }
+    }
+    let p = dir.join("manifest.csv");
+    std::fs::write(&p, m).unwrap();
+    p
+}
+
+#[test]
+fn train_tab_trains_reports_and_activates_a_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    let answers = Answers::default();
+    *answers.csv.lock().unwrap() = Some(tiny_manifest(&corpus));
+    let mut h = app(Tab::Train, answers, tmp.path());
+    h.run_steps(2);
+    h.get_by_label("Manifest CSV…").click();
+    h.run_steps(1);
+    {
+        let t = &mut h.state_mut().train;
+        t.epochs = 4;
+        t.dims = 4;
+        t.name = "tiny".into();
+        t.device = valar::model::DeviceChoice::Cpu;
+    }
+    h.get_by_label("Train").click();
+    run_until(&mut h, 300, "training", |a| !a.train.is_running() && (a.train.saved.is_some() || a.train.failed.is_some()));
+    let st = h.state();
+    assert!(st.train.failed.is_none(), "training failed: {:?}", st.train.failed);
+    let saved = st.train.saved.clone().unwrap();
+    assert_eq!(saved, tmp.path().join("models/tiny"));
+    assert!(saved.join("model.json").is_file() && saved.join("encoder.bpk").is_file());
+    assert_eq!(st.model.as_ref().map(|m| m.path.clone()), Some(saved), "the new model is active");
+    assert!(st.train.losses.iter().any(|(s, _)| s == "autoencoder"), "loss curves were reported");
+    let report = st.train.report.clone().expect("a leave-one-speaker-out report");
+    assert_eq!(report.len(), 2);
+    assert!(report.iter().all(|r| (0.0..=1.0).contains(&r.baseline_uar) && (0.0..=1.0).contains(&r.method_uar)));
+    // Mask the file paths, which differ per run.
+    h.state_mut().train.in_context = Some(PathBuf::from("corpus/manifest.csv"));
+    h.state_mut().messages.clear();
+    h.run_steps(2);
+    snapshot(&mut h, "train");
+}

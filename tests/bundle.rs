@@ -1,0 +1,120 @@
+//! The bundled model loads and predicts; damaged, truncated or mismatched bundles give clear
+//! errors (never a panic), also through the CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use valar::classify::bundle::{Bundle, BundleError};
+
+fn bundled() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/default")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+fn device() -> burn::tensor::Device {
+    burn::tensor::Device::flex()
+}
+
+#[test]
+fn bundled_model_loads_and_labels_the_demo_clip() {
+    let b = Bundle::load(&bundled(), &device()).unwrap();
+    assert!(b.predictor.encoder.is_some(), "the default model uses the autoencoder");
+    let an = valar::egemaps::extract_file(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo-excited.wav"), valar::egemaps::Rate::Canonical, false).unwrap();
+    let p = b.predictor.predict(&[an.functionals.0.to_vec()]);
+    assert!((0.0..=1.0).contains(&p[0].activation_score));
+    assert!(!b.metadata.in_context.is_empty(), "metadata records the training corpora");
+}
+
+fn edit_json(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let p = dir.join("model.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn damaged_bundles_give_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = |name: &str| {
+        let d = tmp.path().join(name);
+        copy_dir(&bundled(), &d);
+        d
+    };
+
+    let d = case("truncated-encoder");
+    let enc = d.join("encoder.bpk");
+    let bytes = std::fs::read(&enc).unwrap();
+    std::fs::write(&enc, &bytes[..bytes.len() / 3]).unwrap();
+    let e = Bundle::load(&d, &device()).unwrap_err();
+    assert!(matches!(e, BundleError::Corrupt { .. }) && e.to_string().contains("encoder.bpk"), "{e}");
+
+    let d = case("missing-encoder");
+    std::fs::remove_file(d.join("encoder.bpk")).unwrap();
+    assert!(matches!(Bundle::load(&d, &device()), Err(BundleError::Missing { .. })));
+
+    let d = case("no-model");
+    std::fs::remove_file(d.join("model.json")).unwrap();
+    let e = Bundle::load(&d, &device()).unwrap_err();
+    assert!(matches!(e, BundleError::Missing { .. }) && e.to_string().contains("model.json"), "{e}");
+
+    let d = case("future-version");
+    edit_json(&d, |v| v["format_version"] = 99.into());
+    let e = Bundle::load(&d, &device()).unwrap_err();
+    assert!(matches!(e, BundleError::Version { .. }) && e.to_string().contains("99"), "{e}");
+
+    let d = case("other-extractor");
+    edit_json(&d, |v| v["extractor_version"] = "someone-else-0".into());
+    assert!(matches!(Bundle::load(&d, &device()), Err(BundleError::Version { .. })));
+
+    let d = case("short-normaliser");
+    edit_json(&d, |v| {
+        v["normalizer"]["mean"].as_array_mut().unwrap().pop();
+    });
+    assert!(matches!(Bundle::load(&d, &device()), Err(BundleError::Mismatch { .. })));
+
+    let d = case("wrong-code-size");
+    edit_json(&d, |v| v["encoder"]["dims"] = 3.into());
+    let e = Bundle::load(&d, &device()).unwrap_err();
+    assert!(matches!(e, BundleError::Corrupt { .. } | BundleError::Mismatch { .. }), "{e}");
+
+    let d = case("truncated-json");
+    let p = d.join("model.json");
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(matches!(Bundle::load(&d, &device()), Err(BundleError::Corrupt { .. })));
+
+    // Through the CLI: one clear line, non-zero exit, no panic.
+    let o = Command::new(env!("CARGO_BIN_EXE_valar"))
+        .args(["label", "assets/demo-calm.wav", "-o"])
+        .arg(tmp.path().join("x.csv"))
+        .arg("--model")
+        .arg(tmp.path().join("future-version"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("format version 99") && !err.contains("panicked"), "{err}");
+    assert!(!tmp.path().join("x.csv").exists(), "nothing is written when the model is bad");
+}
+
+#[test]
+fn saving_over_a_model_is_atomic_and_round_trips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = Bundle::load(&bundled(), &device()).unwrap();
+    let out = tmp.path().join("copy");
+    Bundle::save(&b.predictor, &b.representation, &b.metadata, None, &out).unwrap();
+    Bundle::save(&b.predictor, &b.representation, &b.metadata, None, &out).unwrap();
+    let back = Bundle::load(&out, &device()).unwrap();
+    let x: Vec<Vec<f64>> = vec![b.predictor.normalizer.mean.clone()];
+    assert_eq!(b.predictor.predict(&x), back.predictor.predict(&x));
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "no temporary folders left: {leftovers:?}");
+}

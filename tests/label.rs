@@ -1,0 +1,115 @@
+//! `valar label` with the bundled model: the demo clip, folders with bad files, identical
+//! results for any number of jobs, `--resume`, and windows with `--segment`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn valar(args: &[&str], paths: &[&Path]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_valar"));
+    c.args(args);
+    for p in paths {
+        c.arg(p);
+    }
+    c.env_remove("VALAR_MODEL").current_dir(root()).output().unwrap()
+}
+
+fn rows(csv: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(csv).unwrap();
+    r.records().map(|x| x.unwrap().iter().map(|s| s.to_string()).collect()).collect()
+}
+
+/// A folder with both demo clips, a corrupt FLAC, a text file named .wav, and a .txt.
+fn messy_folder() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("sub")).unwrap();
+    std::fs::copy(root().join("assets/demo-calm.wav"), d.path().join("calm.wav")).unwrap();
+    std::fs::copy(root().join("assets/demo-excited.wav"), d.path().join("sub/excited.wav")).unwrap();
+    std::fs::copy(root().join("tests/fixtures/truncated.flac"), d.path().join("broken.flac")).unwrap();
+    std::fs::copy(root().join("tests/fixtures/not-audio.wav"), d.path().join("text.wav")).unwrap();
+    std::fs::write(d.path().join("notes.txt"), "not audio").unwrap();
+    d
+}
+
+#[test]
+fn demo_clip_is_labelled_headless() {
+    let out = tempfile::tempdir().unwrap();
+    let csv = out.path().join("labels.csv");
+    let o = valar(&["label", "assets/demo-excited.wav", "-o"], &[&csv]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("file,duration_s,activation,activation_score,valence,valence_score,voiced_ratio,error\n"), "{text}");
+    let r = rows(&csv);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0][0], "demo-excited.wav");
+    assert!((r[0][1].parse::<f64>().unwrap() - 4.30).abs() < 0.01);
+    assert!(["high", "low"].contains(&r[0][2].as_str()));
+    assert!(["positive", "negative"].contains(&r[0][4].as_str()));
+    for c in [3, 5] {
+        let s: f64 = r[0][c].parse().unwrap();
+        assert!((0.0..=1.0).contains(&s), "score {s}");
+    }
+    assert!(r[0][6].parse::<f64>().unwrap() > 0.2, "voiced ratio of speech");
+    assert!(r[0][7].is_empty());
+}
+
+#[test]
+fn bad_files_do_not_stop_the_good_ones_and_jobs_do_not_matter() {
+    let d = messy_folder();
+    let out = tempfile::tempdir().unwrap();
+    let (a, b) = (out.path().join("j1.csv"), out.path().join("j2.csv"));
+    let o1 = valar(&["label", "--jobs", "1", "-o"], &[&a, d.path()]);
+    let _o2 = valar(&["label", "--jobs", "2", "-o"], &[&b, d.path()]);
+    assert!(!o1.status.success(), "a failed file gives a non-zero exit");
+    let stderr = String::from_utf8_lossy(&o1.stderr);
+    assert!(stderr.contains("broken.flac") && stderr.contains("text.wav"), "{stderr}");
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "--jobs 1 and --jobs 2 differ");
+    let r = rows(&a);
+    let names: Vec<&str> = r.iter().map(|x| x[0].as_str()).collect();
+    assert_eq!(names, vec!["broken.flac", "calm.wav", "sub/excited.wav", "text.wav"]);
+    for x in &r {
+        let good = x[0].ends_with("calm.wav") || x[0].ends_with("excited.wav");
+        assert_eq!(x[2].is_empty(), !good, "{x:?}");
+        assert_eq!(x[7].is_empty(), good, "{x:?}");
+    }
+    assert!(r[0][7].contains("truncated"), "{:?}", r[0]);
+}
+
+#[test]
+fn resume_labels_only_what_is_missing() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("assets/demo-calm.wav"), d.path().join("a.wav")).unwrap();
+    let csv = d.path().join("out").join("labels.csv");
+    let o = valar(&["label", "-o"], &[&csv, d.path()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first = std::fs::read_to_string(&csv).unwrap();
+    std::fs::copy(root().join("assets/demo-excited.wav"), d.path().join("b.wav")).unwrap();
+    let o = valar(&["label", "--resume", "-o"], &[&csv, d.path()]);
+    assert!(o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("labelled 1 file") && stderr.contains("1 already present"), "{stderr}");
+    let second = std::fs::read_to_string(&csv).unwrap();
+    assert!(second.starts_with(&first), "existing rows are kept as they were");
+    assert_eq!(rows(&csv).len(), 2);
+    let o = valar(&["label", "--resume", "-o"], &[&csv, d.path()]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("labelled 0 files"));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), second);
+}
+
+#[test]
+fn segments_cover_the_recording() {
+    let out = tempfile::tempdir().unwrap();
+    let csv = out.path().join("seg.csv");
+    let o = valar(&["label", "assets/demo-calm.wav", "--segment", "2", "-o"], &[&csv]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = rows(&csv);
+    // 6.11 s → windows 0–2, 2–4, 4–6 and a final 0.11 s piece.
+    assert_eq!(r.len(), 4, "{r:?}");
+    let bounds: Vec<(f64, f64)> = r.iter().map(|x| (x[1].parse().unwrap(), x[2].parse().unwrap())).collect();
+    assert_eq!(bounds[0], (0.0, 2.0));
+    assert_eq!(bounds[2], (4.0, 6.0));
+    assert!((bounds[3].1 - 6.111).abs() < 0.002);
+}
