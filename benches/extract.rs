@@ -10,7 +10,8 @@ fn speechlike(rate: u32) -> Vec<f32> {
     let mut x = Vec::new();
     for (i, (f0a, f0b)) in [(110.0, 150.0), (180.0, 130.0), (140.0, 220.0), (200.0, 120.0)].iter().enumerate() {
         let p = Pulses { f0_start: *f0a, f0_end: *f0b, jitter: 0.01, shimmer: 0.05, amp: 1.0 };
-        let formants = if i % 2 == 0 { [(700.0, 90.0), (1220.0, 110.0), (2600.0, 160.0)] } else { [(300.0, 60.0), (2300.0, 100.0), (3000.0, 150.0)] };
+        let formants =
+            if i % 2 == 0 { [(700.0, 90.0), (1220.0, 110.0), (2600.0, 160.0)] } else { [(300.0, 60.0), (2300.0, 100.0), (3000.0, 150.0)] };
         x.extend(synth::vowel(rate, 1.8, p, &formants, 0.5));
         x.extend(synth::noise(rate, 0.7, 0.005, i as u64));
     }

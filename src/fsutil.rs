@@ -11,10 +11,7 @@ where
 {
     let dir = parent_dir(path);
     std::fs::create_dir_all(&dir)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".valar-")
-        .suffix(".partial")
-        .tempfile_in(&dir)?;
+    let tmp = builder(0o666).tempfile_in(&dir)?;
     {
         let mut w = BufWriter::new(tmp.as_file());
         fill(&mut w)?;
@@ -33,10 +30,7 @@ where
 {
     let parent = parent_dir(dir);
     std::fs::create_dir_all(&parent)?;
-    let staging = tempfile::Builder::new()
-        .prefix(".valar-")
-        .suffix(".partial")
-        .tempdir_in(&parent)?;
+    let staging = builder(0o777).tempdir_in(&parent)?;
     fill(staging.path())?;
     let staged = staging.keep();
     if dir.exists() {
@@ -59,6 +53,21 @@ where
     Ok(())
 }
 
+/// Temporary files are private (0600) by default; what the user gets must have the usual
+/// permissions, so ask for `mode` (the process umask still applies, as for any new file).
+fn builder(mode: u32) -> tempfile::Builder<'static, 'static> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".valar-").suffix(".partial");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    b
+}
+
 /// Quotes a CSV field when it needs it.
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
@@ -74,6 +83,19 @@ fn parent_dir(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_get_the_permissions_of_any_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let reference = dir.path().join("plain.csv");
+        std::fs::File::create(&reference).unwrap();
+        let ours = dir.path().join("ours.csv");
+        write_atomic(&ours, |w| w.write_all(b"x")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&ours), mode(&reference));
+    }
 
     #[test]
     fn failed_write_leaves_previous_file() {

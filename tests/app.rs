@@ -46,7 +46,7 @@ fn app(tab: Tab, answers: Answers, tmp: &Path) -> Harness<'static, ValarApp> {
         cache_dir: tmp.join("cache"),
     };
     let settings = Settings { tab, ..Settings::default() };
-    Harness::builder().with_size([1100.0, 760.0]).build_eframe(move |_cc| ValarApp::new(settings, services))
+    Harness::builder().with_size([1100.0, 760.0]).build_eframe(move |cc| ValarApp::new(&cc.egui_ctx, settings, services))
 }
 
 /// Steps the app (with real time passing for its workers) until `done` or the timeout.
@@ -74,7 +74,9 @@ fn files_tab_labels_a_folder_given_by_path() {
     let mut h = app(Tab::Files, answers, tmp.path());
     h.run_steps(2);
     h.get_by_label("Add folder…").click();
-    run_until(&mut h, 120, "labels", |a| a.files.rows.len() == 2 && a.files.rows.iter().all(|r| r.result.is_some()) && a.files.progress().is_none());
+    run_until(&mut h, 120, "labels", |a| {
+        a.files.rows.len() == 2 && a.files.rows.iter().all(|r| r.result.is_some()) && a.files.progress().is_none()
+    });
     let names: Vec<String> = h.state().files.rows.iter().map(|r| r.name.clone()).collect();
     assert_eq!(names, vec!["demo-calm.wav", "demo-excited.wav"]);
     for r in &h.state().files.rows {
@@ -87,6 +89,9 @@ fn files_tab_labels_a_folder_given_by_path() {
     h.run_steps(2);
     let csv = std::fs::read_to_string(tmp.path().join("export.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
+    // The message names a temporary path, which differs per run.
+    h.state_mut().messages.clear();
+    h.run_steps(2);
     snapshot(&mut h, "files");
 }
 
@@ -104,6 +109,8 @@ fn live_tab_moves_the_point_when_fed_a_file() {
     // The file ends; the session stops by itself and the display settles.
     run_until(&mut h, 60, "the end of the file", |a| !a.live.is_running());
     h.state_mut().live.latency_ms = None;
+    h.state_mut().messages.clear();
+    h.run_steps(2);
     snapshot(&mut h, "live");
 }
 
@@ -118,7 +125,8 @@ fn tiny_manifest(dir: &Path) -> PathBuf {
             let pos = i % 3 == 0;
             let f0 = if high { 220.0 + 10.0 * spk as f64 } else { 110.0 + 5.0 * spk as f64 };
             let p = Pulses { f0_start: f0, f0_end: f0 * if high { 1.3 } else { 0.95 }, jitter: 0.01, shimmer: 0.04, amp: 1.0 };
-            let formants = if pos { [(700.0, 90.0), (1220.0, 110.0), (2600.0, 160.0)] } else { [(300.0, 60.0), (2300.0, 100.0), (3000.0, 150.0)] };
+            let formants =
+                if pos { [(700.0, 90.0), (1220.0, 110.0), (2600.0, 160.0)] } else { [(300.0, 60.0), (2300.0, 100.0), (3000.0, 150.0)] };
             let x = synth::vowel(16_000, 1.0, p, &formants, if high { 0.7 } else { 0.15 });
             let name = format!("s{spk}_{i}.wav");
             valar::audio::write_wav(&dir.join(&name), &x, 16_000).unwrap();
@@ -148,7 +156,7 @@ fn train_tab_trains_reports_and_activates_a_model() {
         t.name = "tiny".into();
         t.device = valar::model::DeviceChoice::Cpu;
     }
-    h.get_by_label("Train").click();
+    h.get_by_label("Start training").click();
     run_until(&mut h, 300, "training", |a| !a.train.is_running() && (a.train.saved.is_some() || a.train.failed.is_some()));
     let st = h.state();
     assert!(st.train.failed.is_none(), "training failed: {:?}", st.train.failed);

@@ -131,7 +131,11 @@ fn bad_files_get_their_own_errors() {
     std::fs::write(d.join("empty.wav"), b"").unwrap();
     assert!(matches!(audio::decode_file(&d.join("empty.wav")), Err(AudioError::Empty { .. })));
     assert!(matches!(audio::decode_file(&fixture("not-audio.wav")), Err(AudioError::Unsupported { .. })));
-    assert!(matches!(audio::decode_file(&fixture("truncated.flac")), Err(AudioError::Truncated { .. })), "{:?}", audio::decode_file(&fixture("truncated.flac")).err());
+    assert!(
+        matches!(audio::decode_file(&fixture("truncated.flac")), Err(AudioError::Truncated { .. })),
+        "{:?}",
+        audio::decode_file(&fixture("truncated.flac")).err()
+    );
     // A WAV whose data chunk claims more than the file holds.
     let full = d.join("full.wav");
     write_wav(&full, 16_000, 1, 16, false, &vec![(0.1, 0.1); 8000]);
@@ -175,7 +179,10 @@ fn info_reports_good_files_and_names_bad_ones() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a bad file must give a non-zero exit");
-    assert!(stdout.contains("good.wav") && stdout.contains("22050 Hz") && stdout.contains("2 channels") && stdout.contains("1.000 s"), "{stdout}");
+    assert!(
+        stdout.contains("good.wav") && stdout.contains("22050 Hz") && stdout.contains("2 channels") && stdout.contains("1.000 s"),
+        "{stdout}"
+    );
     assert!(stdout.contains("tone-22k.ogg"), "the file after the bad one still goes through: {stdout}");
     assert_eq!(stderr.lines().count(), 1, "one line per bad file: {stderr}");
     assert!(stderr.contains("bad.wav"), "{stderr}");

@@ -26,7 +26,12 @@ fn device() -> burn::tensor::Device {
 fn bundled_model_loads_and_labels_the_demo_clip() {
     let b = Bundle::load(&bundled(), &device()).unwrap();
     assert!(b.predictor.encoder.is_some(), "the default model uses the autoencoder");
-    let an = valar::egemaps::extract_file(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo-excited.wav"), valar::egemaps::Rate::Canonical, false).unwrap();
+    let an = valar::egemaps::extract_file(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo-excited.wav"),
+        valar::egemaps::Rate::Canonical,
+        false,
+    )
+    .unwrap();
     let p = b.predictor.predict(&[an.functionals.0.to_vec()]);
     assert!((0.0..=1.0).contains(&p[0].activation_score));
     assert!(!b.metadata.in_context.is_empty(), "metadata records the training corpora");

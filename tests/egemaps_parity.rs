@@ -64,7 +64,10 @@ fn synthetic(rate: u32) -> Vec<(String, Vec<f32>)> {
         ("shimmer10pct".into(), synth::vowel(rate, 1.2, steady(150.0, 0.0, 0.10), &vowel_a, 0.5)),
         ("vowel_a".into(), synth::vowel(rate, 1.5, steady(130.0, 0.005, 0.03), &vowel_a, 0.6)),
         ("vowel_i".into(), synth::vowel(rate, 1.5, steady(220.0, 0.005, 0.03), &vowel_i, 0.6)),
-        ("glide".into(), synth::vowel(rate, 1.5, Pulses { f0_start: 100.0, f0_end: 220.0, jitter: 0.0, shimmer: 0.0, amp: 1.0 }, &vowel_a, 0.6)),
+        (
+            "glide".into(),
+            synth::vowel(rate, 1.5, Pulses { f0_start: 100.0, f0_end: 220.0, jitter: 0.0, shimmer: 0.0, amp: 1.0 }, &vowel_a, 0.6),
+        ),
     ];
     // Silence, a vowel, noise, a vowel cut mid-voicing at the end.
     let mut mixed = vec![0.0f32; s(0.3)];

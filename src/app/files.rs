@@ -100,7 +100,8 @@ impl FilesTab {
         if self.job.is_some() {
             return;
         }
-        let todo: Vec<(usize, PathBuf)> = self.rows.iter().enumerate().filter(|(_, r)| r.result.is_none()).map(|(i, r)| (i, r.path.clone())).collect();
+        let todo: Vec<(usize, PathBuf)> =
+            self.rows.iter().enumerate().filter(|(_, r)| r.result.is_none()).map(|(i, r)| (i, r.path.clone())).collect();
         if todo.is_empty() {
             return;
         }
@@ -298,7 +299,7 @@ impl FilesTab {
                     (SortBy::Valence, "valence"),
                     (SortBy::Error, "error"),
                 ] {
-                    let arrow = if self.sort.0 == col { if self.sort.1 { " ⏶" } else { " ⏷" } } else { "" };
+                    let arrow = if self.sort.0 == col { if self.sort.1 { " ▲" } else { " ▼" } } else { "" };
                     if ui.button(egui::RichText::new(format!("{label}{arrow}")).strong()).clicked() {
                         sort_click = Some(col);
                     }
@@ -361,9 +362,12 @@ impl FilesTab {
                     p.points(egui_plot::Points::new("F0", f0).radius(1.5).color(egui::Color32::from_rgb(230, 90, 60)));
                 });
                 let l = egui_plot::PlotPoints::from(d.loudness.clone());
-                egui_plot::Plot::new("detail-loudness").height(110.0).y_axis_label("loudness").x_axis_label("s").allow_scroll(false).show(ui, |p| {
-                    p.line(egui_plot::Line::new("loudness", l).color(egui::Color32::from_rgb(70, 150, 240)));
-                });
+                egui_plot::Plot::new("detail-loudness").height(110.0).y_axis_label("loudness").x_axis_label("s").allow_scroll(false).show(
+                    ui,
+                    |p| {
+                        p.line(egui_plot::Line::new("loudness", l).color(egui::Color32::from_rgb(70, 150, 240)));
+                    },
+                );
             }
             _ => {
                 ui.spinner();
@@ -371,4 +375,3 @@ impl FilesTab {
         }
     }
 }
-

@@ -226,20 +226,25 @@ impl LiveTab {
     ) {
         let running = self.session.is_some();
         ui.horizontal_wrapped(|ui| {
-            ui.label("Input:");
+            let input_label = ui.label("Input:");
             let devices = self.devices.take().unwrap_or_else(|| audio::input_devices().map_err(|e| e.to_string()));
             let selected = if self.use_file {
-                self.file_source.as_ref().map(|p| format!("file: {}", p.file_name().unwrap_or_default().to_string_lossy())).unwrap_or_default()
+                self.file_source
+                    .as_ref()
+                    .map(|p| format!("file: {}", p.file_name().unwrap_or_default().to_string_lossy()))
+                    .unwrap_or_default()
             } else {
                 match (&settings.input_device, devices.as_ref().ok()) {
-                    (Some(id), Some(list)) => list.iter().find(|d| &d.id == id).map(|d| d.description.clone()).unwrap_or_else(|| id.clone()),
+                    (Some(id), Some(list)) => {
+                        list.iter().find(|d| &d.id == id).map(|d| d.description.clone()).unwrap_or_else(|| id.clone())
+                    }
                     _ => "default input".into(),
                 }
             };
             let mut pick_file = false;
             let mut refresh = false;
             ui.add_enabled_ui(!running, |ui| {
-                egui::ComboBox::from_id_salt("input-device").selected_text(selected).width(260.0).show_ui(ui, |ui| {
+                let combo = egui::ComboBox::from_id_salt("input-device").selected_text(selected).width(260.0).show_ui(ui, |ui| {
                     if ui.selectable_label(!self.use_file && settings.input_device.is_none(), "default input").clicked() {
                         settings.input_device = None;
                         self.use_file = false;
@@ -263,6 +268,7 @@ impl LiveTab {
                         pick_file = true;
                     }
                 });
+                combo.response.labelled_by(input_label.id);
                 if ui.button("↻").on_hover_text("Look for input devices again").clicked() {
                     refresh = true;
                 }
@@ -295,10 +301,10 @@ impl LiveTab {
         });
         ui.horizontal_wrapped(|ui| {
             ui.add_enabled_ui(!running, |ui| {
-                ui.label("Window");
-                ui.add(egui::DragValue::new(&mut settings.window_s).range(1.0..=10.0).speed(0.1).suffix(" s"));
-                ui.label("Update every");
-                ui.add(egui::DragValue::new(&mut settings.update_s).range(0.1..=5.0).speed(0.05).suffix(" s"));
+                let name = ui.label("Window");
+                ui.add(egui::DragValue::new(&mut settings.window_s).range(1.0..=10.0).speed(0.1).suffix(" s")).labelled_by(name.id);
+                let name = ui.label("Update every");
+                ui.add(egui::DragValue::new(&mut settings.update_s).range(0.1..=5.0).speed(0.05).suffix(" s")).labelled_by(name.id);
             });
             ui.separator();
             let cal_text = match (self.calibrating, self.calibration) {
@@ -325,7 +331,8 @@ impl LiveTab {
             let frac = ((self.level_db + 60.0) / 60.0).clamp(0.0, 1.0);
             ui.label("Level");
             ui.add(egui::ProgressBar::new(frac).desired_width(160.0).text(format!("{:.0} dBFS", self.level_db)));
-            let (col, txt) = if self.speech && running { (egui::Color32::from_rgb(60, 190, 90), "speech") } else { (egui::Color32::GRAY, "no speech") };
+            let (col, txt) =
+                if self.speech && running { (egui::Color32::from_rgb(60, 190, 90), "speech") } else { (egui::Color32::GRAY, "no speech") };
             ui.label(egui::RichText::new(format!("● {txt}")).color(col));
             if let Some(l) = self.latency_ms {
                 ui.label(format!("latency {:.0} ms", l)).on_hover_text("from the newest sound in the analysis window to this display");
@@ -494,7 +501,12 @@ fn run_worker(
                             w.voiced_ratio
                         ));
                     }
-                    let _ = tx.send(Update::Estimate(Estimate { t_s: w.end_s, prediction, voiced_ratio: w.voiced_ratio, captured_at: clock.time_of(end_sample) }));
+                    let _ = tx.send(Update::Estimate(Estimate {
+                        t_s: w.end_s,
+                        prediction,
+                        voiced_ratio: w.voiced_ratio,
+                        captured_at: clock.time_of(end_sample),
+                    }));
                 }
             }
             LiveEvent::Overrun { dropped_samples } => {
@@ -528,4 +540,3 @@ fn run_worker(
     }
     let _ = tx.send(Update::Ended);
 }
-

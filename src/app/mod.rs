@@ -91,7 +91,15 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { input_device: None, active_model: None, window_s: 3.0, update_s: 0.5, last_audio_folder: None, last_corpus: None, tab: Tab::Live }
+        Self {
+            input_device: None,
+            active_model: None,
+            window_s: 3.0,
+            update_s: 0.5,
+            last_audio_folder: None,
+            last_corpus: None,
+            tab: Tab::Live,
+        }
     }
 }
 
@@ -156,7 +164,9 @@ pub struct ValarApp {
 const SETTINGS_KEY: &str = "valar-settings";
 
 impl ValarApp {
-    pub fn new(settings: Settings, services: Services) -> Self {
+    /// The app for `ctx` (whose fonts it extends) with these settings and services.
+    pub fn new(ctx: &egui::Context, settings: Settings, services: Services) -> Self {
+        install_fonts(ctx);
         let mut app = Self {
             live: LiveTab::new(&settings),
             files: FilesTab::default(),
@@ -167,7 +177,12 @@ impl ValarApp {
             model_error: None,
             messages: Vec::new(),
         };
-        let path = app.settings.active_model.clone().filter(|p| p.join("model.json").is_file()).unwrap_or_else(|| app.services.bundled_models.join("default"));
+        let path = app
+            .settings
+            .active_model
+            .clone()
+            .filter(|p| p.join("model.json").is_file())
+            .unwrap_or_else(|| app.services.bundled_models.join("default"));
         app.activate_model(&path);
         app
     }
@@ -175,7 +190,7 @@ impl ValarApp {
     /// Creates the app from eframe's context, restoring settings.
     pub fn from_creation_context(cc: &eframe::CreationContext<'_>) -> Self {
         let settings = cc.storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
-        Self::new(settings, Services::native())
+        Self::new(&cc.egui_ctx, settings, Services::native())
     }
 
     pub fn activate_model(&mut self, path: &Path) {
@@ -207,10 +222,10 @@ impl ValarApp {
                 ui.selectable_value(&mut self.settings.tab, tab, label);
             }
             ui.separator();
-            ui.label("Model:");
+            let model_label = ui.label("Model:");
             let current = self.model.as_ref().map(|m| m.name.clone()).unwrap_or_else(|| "(none)".into());
             let mut choice: Option<PathBuf> = None;
-            egui::ComboBox::from_id_salt("model-picker").selected_text(current).show_ui(ui, |ui| {
+            let picker = egui::ComboBox::from_id_salt("model-picker").selected_text(current).show_ui(ui, |ui| {
                 ui.label(egui::RichText::new("bundled").weak());
                 for p in list_models(&self.services.bundled_models) {
                     let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -229,6 +244,7 @@ impl ValarApp {
                     }
                 }
             });
+            picker.response.labelled_by(model_label.id);
             if let Some(p) = choice {
                 self.activate_model(&p);
             }
@@ -280,6 +296,20 @@ impl ValarApp {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
     }
+}
+
+/// egui's default proportional font (Ubuntu Light) lacks arrows and geometric shapes (▶ ■ ●
+/// ▲ ▼ ↻); falling back to the bundled Hack face draws them instead of tofu.
+fn install_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    if fonts.font_data.contains_key("Hack") {
+        if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
+            if !family.iter().any(|f| f == "Hack") {
+                family.push("Hack".to_owned());
+            }
+        }
+    }
+    ctx.set_fonts(fonts);
 }
 
 impl eframe::App for ValarApp {

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::{ActiveModel, Services, Settings};
+use crate::classify::Grid;
 use crate::classify::bundle::{BANK_FILE, Bundle, Metadata};
 use crate::classify::experiment::{ExperimentConfig, OutOfContext, run_experiment};
 use crate::classify::pipeline::{LabelledSet, PipelineConfig, Representation, train_predictor};
-use crate::classify::Grid;
 use crate::corpus::{FeatureCache, LabelledData, load_labelled};
 use crate::model::{AaeConfig, DeviceChoice, EpochLosses, select_device};
 
@@ -126,7 +126,13 @@ impl TrainTab {
         let req = Request {
             in_context: inside,
             out_of_context: if self.enrich { ooc } else { None },
-            aae: AaeConfig { dims: self.dims, neighbours: self.neighbours, epochs: self.epochs, learning_rate: self.learning_rate, ..AaeConfig::default() },
+            aae: AaeConfig {
+                dims: self.dims,
+                neighbours: self.neighbours,
+                epochs: self.epochs,
+                learning_rate: self.learning_rate,
+                ..AaeConfig::default()
+            },
             enrich: self.enrich,
             evaluate: self.evaluate,
             device: self.device,
@@ -193,7 +199,14 @@ impl TrainTab {
         out
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, model: Option<&ActiveModel>, settings: &mut Settings, services: &Services, notes: &mut Vec<(bool, String)>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        model: Option<&ActiveModel>,
+        settings: &mut Settings,
+        services: &Services,
+        notes: &mut Vec<(bool, String)>,
+    ) {
         let running = self.job.is_some();
         ui.add_enabled_ui(!running, |ui| {
             egui::Grid::new("train-form").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
@@ -235,30 +248,34 @@ impl TrainTab {
                     }
                 });
                 ui.end_row();
-                ui.label("Code size D");
-                ui.add(egui::DragValue::new(&mut self.dims).range(2..=128));
+                let name = ui.label("Code size D");
+                ui.add(egui::DragValue::new(&mut self.dims).range(2..=128)).labelled_by(name.id);
                 ui.end_row();
-                ui.label("Neighbours K");
-                ui.add(egui::DragValue::new(&mut self.neighbours).range(1..=100));
+                let name = ui.label("Neighbours K");
+                ui.add(egui::DragValue::new(&mut self.neighbours).range(1..=100)).labelled_by(name.id);
                 ui.end_row();
-                ui.label("Epochs");
-                ui.add(egui::DragValue::new(&mut self.epochs).range(1..=1000));
+                let name = ui.label("Epochs");
+                ui.add(egui::DragValue::new(&mut self.epochs).range(1..=1000)).labelled_by(name.id);
                 ui.end_row();
-                ui.label("Learning rate");
-                ui.add(egui::DragValue::new(&mut self.learning_rate).range(1e-5..=1e-2).speed(1e-5).max_decimals(5));
+                let name = ui.label("Learning rate");
+                ui.add(egui::DragValue::new(&mut self.learning_rate).range(1e-5..=1e-2).speed(1e-5).max_decimals(5)).labelled_by(name.id);
                 ui.end_row();
-                ui.label("Device");
-                egui::ComboBox::from_id_salt("train-device").selected_text(format!("{:?}", self.device)).show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.device, DeviceChoice::Auto, "Auto (GPU if present)");
-                    ui.selectable_value(&mut self.device, DeviceChoice::Wgpu, "wgpu");
-                    ui.selectable_value(&mut self.device, DeviceChoice::Cpu, "CPU");
-                });
+                let name = ui.label("Device");
+                egui::ComboBox::from_id_salt("train-device")
+                    .selected_text(format!("{:?}", self.device))
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut self.device, DeviceChoice::Auto, "Auto (GPU if present)");
+                        ui.selectable_value(&mut self.device, DeviceChoice::Wgpu, "wgpu");
+                        ui.selectable_value(&mut self.device, DeviceChoice::Cpu, "CPU");
+                    })
+                    .response
+                    .labelled_by(name.id);
                 ui.end_row();
                 ui.label("Leave-one-speaker-out report");
                 ui.checkbox(&mut self.evaluate, "evaluate against the baseline before saving");
                 ui.end_row();
-                ui.label("Model name");
-                ui.text_edit_singleline(&mut self.name);
+                let name = ui.label("Model name");
+                ui.text_edit_singleline(&mut self.name).labelled_by(name.id);
                 ui.end_row();
             });
         });
@@ -267,7 +284,7 @@ impl TrainTab {
                 if ui.button("Cancel").clicked() {
                     self.cancel();
                 }
-            } else if ui.button("Train").clicked() {
+            } else if ui.button("Start training").clicked() {
                 self.start(model, services, notes);
             }
             if running || self.progress > 0.0 {
@@ -322,7 +339,8 @@ fn run(req: Request, tx: &Sender<Msg>, cancel: &AtomicBool) -> Result<PathBuf, S
     let mut cache = FeatureCache::open(&req.cache_dir);
     let load = |path: &PathBuf, what: &str, cache: &mut FeatureCache| -> Result<LabelledData, String> {
         let what = what.to_string();
-        load_labelled(path, cache, &|d, t| stage(&format!("{what}: features {d}/{t}"), 0.2 * d as f32 / t.max(1) as f32)).map_err(|e| e.to_string())
+        load_labelled(path, cache, &|d, t| stage(&format!("{what}: features {d}/{t}"), 0.2 * d as f32 / t.max(1) as f32))
+            .map_err(|e| e.to_string())
     };
     let inside = load(&req.in_context, "in-context", &mut cache)?;
     let outside = match &req.out_of_context {

@@ -61,10 +61,7 @@ impl AudioInfo {
 
 /// Whether `path` has an extension valar decodes.
 pub fn is_audio_path(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .map(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        .unwrap_or(false)
+    path.extension().and_then(|e| e.to_str()).map(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())).unwrap_or(false)
 }
 
 /// Decodes a whole file to mono at its native rate.
@@ -80,21 +77,14 @@ pub fn decode_file(path: &Path) -> Result<(Audio, AudioInfo), AudioError> {
 /// Decodes `path` block by block (mono, native rate) into `sink(block, sample_rate)`, in
 /// blocks of about `block_frames`, so arbitrarily long files need bounded memory. `sink`
 /// returns `false` to stop early. Returns the file's description.
-pub fn stream_file(
-    path: &Path,
-    block_frames: usize,
-    mut sink: impl FnMut(&[f32], u32) -> bool,
-) -> Result<AudioInfo, AudioError> {
+pub fn stream_file(path: &Path, block_frames: usize, mut sink: impl FnMut(&[f32], u32) -> bool) -> Result<AudioInfo, AudioError> {
     let io = |source: std::io::Error| match source.kind() {
         ErrorKind::NotFound => AudioError::NotFound { path: path.to_path_buf() },
         _ => AudioError::Io { path: path.to_path_buf(), source },
     };
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.is_dir() {
-        return Err(AudioError::Unsupported {
-            path: path.to_path_buf(),
-            detail: "it is a folder".into(),
-        });
+        return Err(AudioError::Unsupported { path: path.to_path_buf(), detail: "it is a folder".into() });
     }
     if meta.len() == 0 {
         return Err(AudioError::Empty { path: path.to_path_buf() });
@@ -130,11 +120,7 @@ enum HoundFailure {
 }
 
 fn check_rate(path: &Path, rate: u32) -> Result<(), AudioError> {
-    if (MIN_RATE..=MAX_RATE).contains(&rate) {
-        Ok(())
-    } else {
-        Err(AudioError::Rate { path: path.to_path_buf(), rate })
-    }
+    if (MIN_RATE..=MAX_RATE).contains(&rate) { Ok(()) } else { Err(AudioError::Rate { path: path.to_path_buf(), rate }) }
 }
 
 /// Mixes interleaved frames to mono into `out`, scaling every sample by `gain`.
@@ -147,21 +133,14 @@ fn mix_into<T: Copy>(interleaved: &[T], channels: usize, gain: f64, to_f64: impl
     }
 }
 
-fn stream_wav_hound(
-    path: &Path,
-    block_frames: usize,
-    sink: &mut impl FnMut(&[f32], u32) -> bool,
-) -> Result<AudioInfo, HoundFailure> {
+fn stream_wav_hound(path: &Path, block_frames: usize, sink: &mut impl FnMut(&[f32], u32) -> bool) -> Result<AudioInfo, HoundFailure> {
     let p = path.to_path_buf();
     let reader = match hound::WavReader::open(path) {
         Ok(r) => r,
         // The file itself was readable (its first bytes were just read), so an I/O error while
         // parsing the header means the header stops short.
         Err(hound::Error::IoError(_)) => {
-            return Err(HoundFailure::Fatal(AudioError::Truncated {
-                path: p,
-                detail: "the WAV header ends early".into(),
-            }));
+            return Err(HoundFailure::Fatal(AudioError::Truncated { path: p, detail: "the WAV header ends early".into() }));
         }
         Err(hound::Error::Unsupported) => return Err(HoundFailure::Unsupported),
         Err(e) => {
@@ -198,10 +177,7 @@ fn stream_wav_hound(
     if bytes_per_frame > 0 && declared * bytes_per_frame > file_len {
         return Err(HoundFailure::Fatal(AudioError::Truncated {
             path: p,
-            detail: format!(
-                "header declares {declared} frames, the file holds at most {}",
-                file_len / bytes_per_frame
-            ),
+            detail: format!("header declares {declared} frames, the file holds at most {}", file_len / bytes_per_frame),
         }));
     }
     let chunk = block_frames * channels;
@@ -252,11 +228,7 @@ fn stream_wav_hound(
     Ok(info)
 }
 
-fn stream_symphonia(
-    path: &Path,
-    block_frames: usize,
-    sink: &mut impl FnMut(&[f32], u32) -> bool,
-) -> Result<AudioInfo, AudioError> {
+fn stream_symphonia(path: &Path, block_frames: usize, sink: &mut impl FnMut(&[f32], u32) -> bool) -> Result<AudioInfo, AudioError> {
     let p = || path.to_path_buf();
     let file = File::open(path).map_err(|source| AudioError::Io { path: p(), source })?;
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
@@ -267,15 +239,9 @@ fn stream_symphonia(
     let mut format = symphonia::default::get_probe()
         .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
         .map_err(|e| classify_probe_error(path, e))?;
-    let container = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_else(|| "unknown".into());
-    let track = format.default_track(TrackType::Audio).ok_or_else(|| AudioError::Unsupported {
-        path: p(),
-        detail: "no audio track".into(),
-    })?;
+    let container = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).unwrap_or_else(|| "unknown".into());
+    let track =
+        format.default_track(TrackType::Audio).ok_or_else(|| AudioError::Unsupported { path: p(), detail: "no audio track".into() })?;
     let track_id = track.id;
     let expected_frames = track.num_frames;
     let params = track
@@ -310,10 +276,7 @@ fn stream_symphonia(
                 if frames == 0 {
                     return Err(AudioError::Truncated { path: p(), detail: "stream ends before any audio".into() });
                 }
-                return Err(AudioError::Truncated {
-                    path: p(),
-                    detail: format!("stream ends after {frames} frames"),
-                });
+                return Err(AudioError::Truncated { path: p(), detail: format!("stream ends after {frames} frames") });
             }
             Err(SymError::ResetRequired) => break,
             Err(e) => return Err(AudioError::Corrupt { path: p(), detail: e.to_string() }),
@@ -371,10 +334,7 @@ fn stream_symphonia(
         && !stopped
         && frames + 1 < n
     {
-        return Err(AudioError::Truncated {
-            path: p(),
-            detail: format!("decoded {frames} of {n} frames"),
-        });
+        return Err(AudioError::Truncated { path: p(), detail: format!("decoded {frames} of {n} frames") });
     }
     Ok(AudioInfo {
         container,

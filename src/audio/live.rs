@@ -82,13 +82,7 @@ impl LiveInput {
             .spawn(move || run_capture(id, stop_owner, tx, ready_tx))
             .map_err(|e| AudioError::Device(e.to_string()))?;
         match ready_rx.recv_timeout(Duration::from_secs(10)) {
-            Ok(Ok((description, native_rate))) => Ok(Self {
-                events: rx,
-                stop,
-                threads: vec![owner],
-                description,
-                native_rate,
-            }),
+            Ok(Ok((description, native_rate))) => Ok(Self { events: rx, stop, threads: vec![owner], description, native_rate }),
             Ok(Err(e)) => {
                 let _ = owner.join();
                 Err(e)
@@ -175,15 +169,12 @@ type Ready = Result<(String, u32), AudioError>;
 
 fn find_device(host: &cpal::Host, id: Option<&str>) -> Result<cpal::Device, AudioError> {
     match id {
-        None => host
-            .default_input_device()
-            .ok_or_else(|| AudioError::Device("no default input device (is a microphone connected?)".into())),
+        None => {
+            host.default_input_device().ok_or_else(|| AudioError::Device("no default input device (is a microphone connected?)".into()))
+        }
         Some(id) => {
-            let parsed: cpal::DeviceId = id
-                .parse()
-                .map_err(|e| AudioError::Device(format!("'{id}' is not a device id: {e}")))?;
-            host.device_by_id(&parsed)
-                .ok_or_else(|| AudioError::Device(format!("no input device with id '{id}' (see `valar devices`)")))
+            let parsed: cpal::DeviceId = id.parse().map_err(|e| AudioError::Device(format!("'{id}' is not a device id: {e}")))?;
+            host.device_by_id(&parsed).ok_or_else(|| AudioError::Device(format!("no input device with id '{id}' (see `valar devices`)")))
         }
     }
 }

@@ -52,16 +52,7 @@ impl StreamResampler {
     pub fn new(from: u32, to: u32) -> Result<Self, AudioError> {
         let ratio = to as f64 / from as f64;
         if from == to {
-            return Ok(Self {
-                inner: None,
-                ratio,
-                pending: Vec::new(),
-                out: Vec::new(),
-                chunk_in: 0,
-                skip: 0,
-                consumed: 0,
-                produced: 0,
-            });
+            return Ok(Self { inner: None, ratio, pending: Vec::new(), out: Vec::new(), chunk_in: 0, skip: 0, consumed: 0, produced: 0 });
         }
         // About 20 ms per chunk keeps live latency low while the FFT stays efficient. Rubato's
         // default splits chunks into ~256-frame blocks on the input side, which for large
@@ -71,21 +62,13 @@ impl StreamResampler {
         let chunk = (from as usize / 50).max(64).div_ceil(min_block) * min_block;
         let low_side = chunk * from.min(to) as usize / from as usize;
         let sub_chunks = (low_side / 256).max(1);
-        let rs = Fft::<f32>::new_custom(from as usize, to as usize, chunk, sub_chunks, 1, WindowFunction::BlackmanHarris2, FixedSync::Input)
-            .map_err(err)?;
+        let rs =
+            Fft::<f32>::new_custom(from as usize, to as usize, chunk, sub_chunks, 1, WindowFunction::BlackmanHarris2, FixedSync::Input)
+                .map_err(err)?;
         let chunk_in = rs.input_frames_next();
         let out = vec![0.0; rs.output_frames_max()];
         let skip = rs.output_delay();
-        Ok(Self {
-            inner: Some(rs),
-            ratio,
-            pending: Vec::with_capacity(chunk_in * 2),
-            out,
-            chunk_in,
-            skip,
-            consumed: 0,
-            produced: 0,
-        })
+        Ok(Self { inner: Some(rs), ratio, pending: Vec::with_capacity(chunk_in * 2), out, chunk_in, skip, consumed: 0, produced: 0 })
     }
 
     /// Feeds `input` and appends every completed output sample to `output`.

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::pipeline::{Predictor, Representation};
 use super::{Normalizer, TaskModel};
 use crate::egemaps::{EXTRACTOR_VERSION, FEATURE_NAMES};
-use crate::model::{EpochLosses, Encoder};
+use crate::model::{Encoder, EpochLosses};
 
 pub const FORMAT_VERSION: u32 = 1;
 const MODEL_FILE: &str = "model.json";
@@ -148,7 +148,8 @@ impl Bundle {
             training_history: predictor.history.clone(),
             metadata: metadata.clone(),
         };
-        let json = serde_json::to_vec_pretty(&file).map_err(|e| BundleError::Corrupt { path: dir.join(MODEL_FILE), detail: e.to_string() })?;
+        let json =
+            serde_json::to_vec_pretty(&file).map_err(|e| BundleError::Corrupt { path: dir.join(MODEL_FILE), detail: e.to_string() })?;
         crate::fsutil::replace_dir_atomic(dir, |staging| {
             std::fs::write(staging.join(MODEL_FILE), &json)?;
             if let Some(b) = &enc_bytes {
@@ -181,7 +182,8 @@ impl Bundle {
                 expected: FORMAT_VERSION.to_string(),
             });
         }
-        let f: ModelFile = serde_json::from_value(probe).map_err(|e| BundleError::Corrupt { path: mpath.clone(), detail: e.to_string() })?;
+        let f: ModelFile =
+            serde_json::from_value(probe).map_err(|e| BundleError::Corrupt { path: mpath.clone(), detail: e.to_string() })?;
         if f.extractor_version != EXTRACTOR_VERSION {
             return Err(BundleError::Version {
                 path: mpath,

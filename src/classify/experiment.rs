@@ -104,7 +104,12 @@ fn conditions(cfg: &ExperimentConfig, n_ooc: usize, seed: u64) -> Vec<Condition>
         }
         if want("enriched") {
             for o in 0..n_ooc {
-                out.push(Condition { name: "enriched", out_of_context: Some(o), representation: Representation::Enriched(a.clone()), select: true });
+                out.push(Condition {
+                    name: "enriched",
+                    out_of_context: Some(o),
+                    representation: Representation::Enriched(a.clone()),
+                    select: true,
+                });
             }
         }
     }
@@ -170,8 +175,7 @@ pub fn run_experiment(
     let cancelled = std::sync::atomic::AtomicBool::new(false);
     let is_cancelled = || cancelled.load(std::sync::atomic::Ordering::Relaxed);
     use rayon::prelude::*;
-    let rows: Vec<Vec<f64>> =
-        if cfg.per_speaker { normalize_per_group(inside.rows, inside.speakers) } else { inside.rows.to_vec() };
+    let rows: Vec<Vec<f64>> = if cfg.per_speaker { normalize_per_group(inside.rows, inside.speakers) } else { inside.rows.to_vec() };
     let ooc_rows: Vec<Vec<Vec<f64>>> = outside
         .iter()
         .map(|o| if cfg.per_speaker { normalize_per_group(o.set.rows, o.set.speakers) } else { o.set.rows.to_vec() })

@@ -33,7 +33,13 @@ pub fn label_file(path: &Path, predictor: &Predictor, segment_s: Option<f64>) ->
         None => match egemaps::extract_file(path, Rate::Canonical, false) {
             Ok(an) if an.functionals.is_valid() => {
                 let p = predictor.predict(&[an.functionals.0.to_vec()]);
-                vec![LabelRow { window: None, duration_s: an.duration_s, prediction: p.first().copied(), voiced_ratio: an.voiced_ratio, error: None }]
+                vec![LabelRow {
+                    window: None,
+                    duration_s: an.duration_s,
+                    prediction: p.first().copied(),
+                    voiced_ratio: an.voiced_ratio,
+                    error: None,
+                }]
             }
             Ok(an) => vec![LabelRow {
                 window: None,
@@ -135,8 +141,7 @@ pub fn valence_word(positive: bool) -> &'static str {
 /// Header of the label CSV (whole files).
 pub const CSV_HEADER: &str = "file,duration_s,activation,activation_score,valence,valence_score,voiced_ratio,error";
 /// Header of the label CSV with `--segment` windows.
-pub const CSV_HEADER_SEGMENTS: &str =
-    "file,start_s,end_s,duration_s,activation,activation_score,valence,valence_score,voiced_ratio,error";
+pub const CSV_HEADER_SEGMENTS: &str = "file,start_s,end_s,duration_s,activation,activation_score,valence,valence_score,voiced_ratio,error";
 
 /// One CSV line for `row` of `file`, matching [`CSV_HEADER`] (or [`CSV_HEADER_SEGMENTS`]).
 pub fn csv_line(file: &str, row: &LabelRow, segmented: bool) -> String {

@@ -3,8 +3,8 @@
 //! Hyper-parameters (selected feature count k, C, RBF width) are chosen by inner,
 //! speaker-grouped cross-validation on training data only.
 
-mod eval;
 pub mod bundle;
+mod eval;
 pub mod experiment;
 pub mod label;
 pub mod pipeline;
@@ -121,32 +121,43 @@ pub fn train_task(rows: &[Vec<f64>], labels: &[bool], speakers: &[String], grid:
             anova_f(&tr, &y)
         })
         .collect();
+    // Every (k, C, γ) setting on every inner fold is an independent fit: run them in parallel,
+    // then pick the best mean UAR in the grid's order so the choice does not depend on threads.
+    let mut settings = Vec::new();
+    for &k in &ks {
+        for &c in &grid.cs {
+            for &g in &gammas {
+                settings.push((k, params_for(grid, c, g, k)));
+            }
+        }
+    }
     let mut best: Option<(f64, usize, SvmParams)> = None;
-    let settings = ks.len() * grid.cs.len() * gammas.len();
-    if settings > 1 && folds.len() >= 2 {
-        for &k in &ks {
-            for &c in &grid.cs {
-                for &g in &gammas {
-                    let params = params_for(grid, c, g, k);
-                    let mut uars = Vec::new();
-                    for (f, scores) in folds.iter().zip(&rankings) {
-                        let cols = top_k(scores, k);
-                        let tr = select_columns(&f.train.iter().map(|&i| rows[i].clone()).collect::<Vec<_>>(), &cols);
-                        let ytr: Vec<bool> = f.train.iter().map(|&i| labels[i]).collect();
-                        let svm = Svm::fit(&tr, &ytr, params)?;
-                        let mut conf = Confusion::default();
-                        for &i in &f.test {
-                            let r: Vec<f64> = cols.iter().map(|&c| rows[i][c]).collect();
-                            conf.add(labels[i], svm.predict(&r));
-                        }
-                        uars.push(conf.uar());
-                    }
-                    let mean = uars.iter().filter(|u| u.is_finite()).sum::<f64>() / uars.len().max(1) as f64;
-                    // Ties go to the smaller k and the smaller C (listed first).
-                    if best.as_ref().is_none_or(|b| mean > b.0 + 1e-12) {
-                        best = Some((mean, k, params));
-                    }
+    if settings.len() > 1 && folds.len() >= 2 {
+        use rayon::prelude::*;
+        let fits: Vec<(usize, usize)> = (0..settings.len()).flat_map(|s| (0..folds.len()).map(move |f| (s, f))).collect();
+        let uars: Vec<f64> = fits
+            .par_iter()
+            .map(|&(s, fi)| {
+                let (k, params) = settings[s];
+                let f = &folds[fi];
+                let cols = top_k(&rankings[fi], k);
+                let tr: Vec<Vec<f64>> = f.train.iter().map(|&i| cols.iter().map(|&c| rows[i][c]).collect()).collect();
+                let ytr: Vec<bool> = f.train.iter().map(|&i| labels[i]).collect();
+                let svm = Svm::fit(&tr, &ytr, params)?;
+                let mut conf = Confusion::default();
+                for &i in &f.test {
+                    let r: Vec<f64> = cols.iter().map(|&c| rows[i][c]).collect();
+                    conf.add(labels[i], svm.predict(&r));
                 }
+                Ok(conf.uar())
+            })
+            .collect::<Result<_, ClassifyError>>()?;
+        for (s, &(k, params)) in settings.iter().enumerate() {
+            let fold_uars = &uars[s * folds.len()..(s + 1) * folds.len()];
+            let mean = fold_uars.iter().filter(|u| u.is_finite()).sum::<f64>() / fold_uars.len().max(1) as f64;
+            // Ties go to the smaller k and the smaller C (listed first).
+            if best.as_ref().is_none_or(|b| mean > b.0 + 1e-12) {
+                best = Some((mean, k, params));
             }
         }
     }

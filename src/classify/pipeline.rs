@@ -142,9 +142,8 @@ pub fn train_predictor(
                 // Stage 1: a plain AAE on in-context ∪ out-of-context embeds both sets.
                 let mut pooled = x.clone();
                 pooled.extend(xo.iter().cloned());
-                let (plain, h) = model::train_aae(&AaeData { x: &pooled, cond: None, enrich: None }, a, device, &mut |l| {
-                    on_epoch("embedding", l)
-                })?;
+                let (plain, h) =
+                    model::train_aae(&AaeData { x: &pooled, cond: None, enrich: None }, a, device, &mut |l| on_epoch("embedding", l))?;
                 history.extend(h);
                 Some(model::neighbour_labels(&plain.encode(&x), &plain.encode(&xo), out.labels, a.neighbours))
             } else {

@@ -86,15 +86,9 @@ pub fn anova_f(rows: &[Vec<f64>], labels: &[usize]) -> Vec<f64> {
                 return 0.0;
             }
             let grand = sum.iter().sum::<f64>() / n as f64;
-            let ss_between: f64 = (0..n_classes)
-                .filter(|&c| cnt[c] > 0)
-                .map(|c| cnt[c] as f64 * (sum[c] / cnt[c] as f64 - grand).powi(2))
-                .sum();
-            let ss_within: f64 = rows
-                .iter()
-                .zip(labels)
-                .map(|(r, &c)| (r[j] - sum[c] / cnt[c] as f64).powi(2))
-                .sum();
+            let ss_between: f64 =
+                (0..n_classes).filter(|&c| cnt[c] > 0).map(|c| cnt[c] as f64 * (sum[c] / cnt[c] as f64 - grand).powi(2)).sum();
+            let ss_within: f64 = rows.iter().zip(labels).map(|(r, &c)| (r[j] - sum[c] / cnt[c] as f64).powi(2)).sum();
             let df_b = (k - 1) as f64;
             let df_w = (n - k) as f64;
             if ss_within <= 0.0 {
@@ -128,14 +122,7 @@ mod tests {
         // Feature 0: class 0 = {1, 2, 3}, class 1 = {5, 6, 7}. Grand mean 4.
         // SSB = 3·(2−4)² + 3·(6−4)² = 24 (df 1); SSW = 2 + 2 = 4 (df 4) → F = 24 / 1 = 24.
         // Feature 1: identical distributions → F = 0.
-        let rows = vec![
-            vec![1.0, 1.0],
-            vec![2.0, 2.0],
-            vec![3.0, 3.0],
-            vec![5.0, 1.0],
-            vec![6.0, 2.0],
-            vec![7.0, 3.0],
-        ];
+        let rows = vec![vec![1.0, 1.0], vec![2.0, 2.0], vec![3.0, 3.0], vec![5.0, 1.0], vec![6.0, 2.0], vec![7.0, 3.0]];
         let f = anova_f(&rows, &[0, 0, 0, 1, 1, 1]);
         assert!((f[0] - 24.0).abs() < 1e-12, "{f:?}");
         assert!(f[1].abs() < 1e-12);

@@ -17,7 +17,9 @@ use super::ClassifyError;
 pub enum Kernel {
     Linear,
     /// exp(−γ‖x − y‖²)
-    Rbf { gamma: f64 },
+    Rbf {
+        gamma: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

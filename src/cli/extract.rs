@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{fmt_value, progress_bar, relative_name};
-use crate::fsutil::csv_field;
 use crate::egemaps::{self, Analysis, FEATURE_NAMES, LLD_NAMES, Rate};
+use crate::fsutil::csv_field;
 
 #[derive(Args, Debug)]
 pub struct ExtractArgs {
@@ -63,10 +63,8 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
     let rate = if a.canonical { Rate::Canonical } else { Rate::Native };
     let results = extract_all(&a.input, a.jobs, rate, a.lld.is_some())?;
     anyhow::ensure!(!results.is_empty(), "{}: no audio files found", a.input.display());
-    let ok: Vec<(String, &Analysis)> = results
-        .iter()
-        .filter_map(|(f, r)| r.as_ref().ok().map(|an| (relative_name(&a.input, f), an)))
-        .collect();
+    let ok: Vec<(String, &Analysis)> =
+        results.iter().filter_map(|(f, r)| r.as_ref().ok().map(|an| (relative_name(&a.input, f), an))).collect();
     let failed = results.len() - ok.len();
 
     crate::fsutil::write_atomic(&a.output, |w| {

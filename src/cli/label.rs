@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{progress_bar, relative_name};
-use crate::fsutil::csv_field;
 use crate::classify::bundle::{Bundle, default_model_dir};
 use crate::classify::label::{CSV_HEADER, CSV_HEADER_SEGMENTS, LabelRow, csv_line, label_file};
+use crate::fsutil::csv_field;
 use crate::model::{DeviceChoice, select_device};
 
 #[derive(Args, Debug)]

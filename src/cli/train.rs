@@ -8,7 +8,9 @@ use clap::Args;
 
 use super::progress_bar;
 use crate::classify::bundle::{Bundle, Metadata};
-use crate::classify::experiment::{ExperimentConfig, NamedSet, OutOfContext, cross_corpus_markdown, leave_one_corpus_out, markdown_report, run_experiment};
+use crate::classify::experiment::{
+    ExperimentConfig, NamedSet, OutOfContext, cross_corpus_markdown, leave_one_corpus_out, markdown_report, run_experiment,
+};
 use crate::classify::pipeline::{LabelledSet, PipelineConfig, Representation, train_predictor};
 use crate::classify::{Grid, KernelFamily};
 use crate::corpus::{FeatureCache, LabelledData, load_labelled};
@@ -32,6 +34,12 @@ pub struct MethodArgs {
     /// SVM kernel (C and the RBF width are chosen by inner cross-validation).
     #[arg(long, value_enum, default_value_t = Kernel::Linear)]
     pub kernel: Kernel,
+    /// SVM costs C tried by the inner cross-validation.
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.1,1")]
+    pub c_grid: Vec<f64>,
+    /// Speaker-grouped folds of the inner cross-validation.
+    #[arg(long, default_value_t = 3)]
+    pub inner_folds: usize,
     /// Standardise each speaker by its own statistics (evaluation only).
     #[arg(long)]
     pub per_speaker: bool,
@@ -51,11 +59,27 @@ pub enum Kernel {
 
 impl MethodArgs {
     fn grid(&self) -> Grid {
-        Grid { kernel: match self.kernel { Kernel::Linear => KernelFamily::Linear, Kernel::Rbf => KernelFamily::Rbf }, ..Grid::default() }
+        Grid {
+            kernel: match self.kernel {
+                Kernel::Linear => KernelFamily::Linear,
+                Kernel::Rbf => KernelFamily::Rbf,
+            },
+            cs: self.c_grid.clone(),
+            inner_folds: self.inner_folds,
+            ..Grid::default()
+        }
     }
 
     fn aae(&self, dims: usize, seed: u64) -> AaeConfig {
-        AaeConfig { dims, epochs: self.epochs, neighbours: self.neighbours, learning_rate: self.learning_rate, hidden: self.hidden, seed, ..AaeConfig::default() }
+        AaeConfig {
+            dims,
+            epochs: self.epochs,
+            neighbours: self.neighbours,
+            learning_rate: self.learning_rate,
+            hidden: self.hidden,
+            seed,
+            ..AaeConfig::default()
+        }
     }
 }
 
@@ -78,6 +102,10 @@ pub struct TrainArgs {
     /// Output model folder.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// A JSON report (e.g. from `valar cross-corpus` or `valar evaluate`) to keep in the model's
+    /// metadata as its evaluation.
+    #[arg(long)]
+    pub evaluation: Option<PathBuf>,
     #[command(flatten)]
     pub method: MethodArgs,
 }
@@ -120,6 +148,14 @@ fn counts(d: &LabelledData) -> Vec<(String, usize)> {
 }
 
 pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
+    // Read the report first: a bad path should fail before minutes of training.
+    let evaluation = match &a.evaluation {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", p.display()))?
+        }
+        None => serde_json::Value::Null,
+    };
     let mut cache = open_cache(&a.method.cache);
     let inside = load_pool(&a.in_context, &mut cache)?;
     let outside = if a.out_of_context.is_empty() { None } else { Some(load_pool(&a.out_of_context, &mut cache)?) };
@@ -149,16 +185,12 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         in_context: counts(&inside),
         out_of_context: outside.as_ref().map(counts).unwrap_or_default(),
         device: device_name,
+        evaluation,
         ..Default::default()
     };
     let bank = outside.as_ref().map(|o| o.to_bank());
     Bundle::save(&predictor, &representation, &metadata, bank.as_ref(), &a.output)?;
-    eprintln!(
-        "saved {} (activation: {} dims selected, valence: {})",
-        a.output.display(),
-        predictor.tasks[0].ds(),
-        predictor.tasks[1].ds()
-    );
+    eprintln!("saved {} (activation: {} dims selected, valence: {})", a.output.display(), predictor.tasks[0].ds(), predictor.tasks[1].ds());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -232,6 +264,7 @@ pub fn evaluate(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
         pb.set_length(p.total as u64);
         pb.set_position(p.done as u64);
         pb.set_message(p.what.clone());
+        log_step(&pb, p.done, p.total, &p.what);
         true
     })?;
     pb.finish_and_clear();
@@ -311,6 +344,7 @@ pub fn cross_corpus(a: CrossCorpusArgs) -> anyhow::Result<ExitCode> {
         pb.set_length(p.total as u64);
         pb.set_position(p.done as u64);
         pb.set_message(p.what.clone());
+        log_step(&pb, p.done, p.total, &p.what);
         true
     })?;
     pb.finish_and_clear();
@@ -328,4 +362,11 @@ pub fn cross_corpus(a: CrossCorpusArgs) -> anyhow::Result<ExitCode> {
     println!("{}", cross_corpus_markdown(&rows));
     eprintln!("took {:.1} s", t0.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Without a terminal (logs, CI) the progress bar is hidden; print one line per finished fold.
+fn log_step(pb: &indicatif::ProgressBar, done: usize, total: usize, what: &str) {
+    if pb.is_hidden() {
+        eprintln!("[{done}/{total}] {what}");
+    }
 }

@@ -82,10 +82,8 @@ impl FeatureBank {
         let mut rdr = csv::Reader::from_path(path).map_err(|e| fmt(e.to_string()))?;
         let h = rdr.headers().map_err(|e| fmt(e.to_string()))?.clone();
         let col = |n: &str| h.iter().position(|c| c == n);
-        let feat: Vec<usize> = FEATURE_NAMES
-            .iter()
-            .map(|n| col(n).ok_or_else(|| fmt(format!("missing feature column {n}"))))
-            .collect::<Result<_, _>>()?;
+        let feat: Vec<usize> =
+            FEATURE_NAMES.iter().map(|n| col(n).ok_or_else(|| fmt(format!("missing feature column {n}")))).collect::<Result<_, _>>()?;
         let (cc, sc, ec, ac, vc) = (col("corpus"), col("speaker"), col("emotion"), col("activation"), col("valence"));
         let mut rows = Vec::new();
         for (i, rec) in rdr.records().enumerate() {
@@ -102,7 +100,14 @@ impl FeatureBank {
                     .filter(|v: &f64| v.is_finite())
                     .ok_or_else(|| fmt(format!("line {}: bad value for {}", i + 2, FEATURE_NAMES[j])))?;
             }
-            rows.push(BankRow { corpus: get(cc), speaker: get(sc), emotion: get(ec), activation: label(ac)?, valence: label(vc)?, features });
+            rows.push(BankRow {
+                corpus: get(cc),
+                speaker: get(sc),
+                emotion: get(ec),
+                activation: label(ac)?,
+                valence: label(vc)?,
+                features,
+            });
         }
         if rows.is_empty() {
             return Err(CorpusError::Empty { path: path.to_path_buf() });
@@ -121,7 +126,14 @@ mod tests {
         f[3] = 1.25;
         f[87] = -7.5e-9;
         let bank = FeatureBank {
-            rows: vec![BankRow { corpus: "x".into(), speaker: "x:1".into(), emotion: "anger".into(), activation: Some(true), valence: None, features: f }],
+            rows: vec![BankRow {
+                corpus: "x".into(),
+                speaker: "x:1".into(),
+                emotion: "anger".into(),
+                activation: Some(true),
+                valence: None,
+                features: f,
+            }],
         };
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bank.csv");

@@ -100,19 +100,12 @@ impl FeatureCache {
 
     /// Functionals of every sample of `corpus` (canonical 16 kHz), extracting what the cache
     /// lacks in parallel. A file that cannot be used yields its error message.
-    pub fn corpus_features(
-        &mut self,
-        corpus: &Corpus,
-        progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Vec<Result<[f64; N_FEATURES], String>> {
+    pub fn corpus_features(&mut self, corpus: &Corpus, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Result<[f64; N_FEATURES], String>> {
         use rayon::prelude::*;
         let total = corpus.samples.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let keyed: Vec<Result<String, String>> = corpus
-            .samples
-            .par_iter()
-            .map(|s| FeatureCache::key(&s.path).map_err(|e| format!("{}: {e}", s.path.display())))
-            .collect();
+        let keyed: Vec<Result<String, String>> =
+            corpus.samples.par_iter().map(|s| FeatureCache::key(&s.path).map_err(|e| format!("{}: {e}", s.path.display()))).collect();
         let results: Vec<Result<[f64; N_FEATURES], String>> = corpus
             .samples
             .par_iter()

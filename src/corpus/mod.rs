@@ -89,23 +89,17 @@ pub fn load(path: &Path) -> Result<Corpus, CorpusError> {
 
 fn corpus_name(path: &Path) -> String {
     let dir = if path.is_dir() { Some(path) } else { path.parent() };
-    dir.and_then(|d| d.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "corpus".into())
+    dir.and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| "corpus".into())
 }
 
 /// Reads `path,speaker,gender,emotion,activation,valence` (extra columns ignored; `speaker`
 /// defaults to one speaker per file when absent). Paths are relative to the manifest.
 pub fn load_manifest(path: &Path) -> Result<Corpus, CorpusError> {
     let fmt = |message: String| CorpusError::Format { path: path.to_path_buf(), message };
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(source) => CorpusError::Io { path: path.to_path_buf(), source },
-            other => fmt(format!("{other:?}")),
-        })?;
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(source) => CorpusError::Io { path: path.to_path_buf(), source },
+        other => fmt(format!("{other:?}")),
+    })?;
     let headers = rdr.headers().map_err(|e| fmt(e.to_string()))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
     let path_col = col("path").or_else(|| col("file")).ok_or_else(|| fmt("no `path` column".into()))?;
@@ -192,7 +186,8 @@ mod tests {
     fn manifest_binarises_at_zero_and_keeps_unknowns() {
         let dir = tempfile::tempdir().unwrap();
         let m = dir.path().join("manifest.csv");
-        std::fs::write(&m, "path,speaker,gender,emotion,activation,valence\na.wav,1,m,anger,1,-1\nb.wav,2,f,,0.3,\nc.wav,2,f,,-0.2,0\n").unwrap();
+        std::fs::write(&m, "path,speaker,gender,emotion,activation,valence\na.wav,1,m,anger,1,-1\nb.wav,2,f,,0.3,\nc.wav,2,f,,-0.2,0\n")
+            .unwrap();
         let c = load_manifest(&m).unwrap();
         assert_eq!(c.samples.len(), 3);
         assert_eq!((c.samples[0].activation, c.samples[0].valence), (Some(true), Some(false)));

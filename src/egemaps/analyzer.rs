@@ -180,10 +180,7 @@ impl Analyzer {
     /// Drops samples no frame or the jitter analysis can still need.
     fn trim(&mut self) {
         let hop = self.g.hop;
-        let keep = (self.next20 * hop)
-            .min(self.next60 * hop)
-            .min(self.jitter.oldest_needed(self.next_voice))
-            .saturating_sub(hop);
+        let keep = (self.next20 * hop).min(self.next60 * hop).min(self.jitter.oldest_needed(self.next_voice)).saturating_sub(hop);
         if keep > self.offset + (1 << 16) {
             self.samples.drain(..keep - self.offset);
             self.offset = keep;

@@ -79,14 +79,7 @@ impl FramedFft {
     pub fn new(window: Vec<f64>, nfft: usize) -> Self {
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);
         let pad = (nfft - window.len()) / 2;
-        Self {
-            input: fft.make_input_vec(),
-            scratch: fft.make_scratch_vec(),
-            spectrum: fft.make_output_vec(),
-            window,
-            pad,
-            fft,
-        }
+        Self { input: fft.make_input_vec(), scratch: fft.make_scratch_vec(), spectrum: fft.make_output_vec(), window, pad, fft }
     }
 
     /// Transforms `frame` (exactly the window's length) into `self.spectrum`.
@@ -118,11 +111,8 @@ pub(crate) fn quad_from_3pts(x1: f64, y1: f64, x2: f64, y2: f64, x3: f64, y3: f6
     if den != 0.0 {
         let a = (y1 * x2 + y2 * x3 + y3 * x1 - y3 * x2 - y2 * x1 - y1 * x3) / den;
         let b = (x1 * x1 * y2 + x2 * x2 * y3 + x3 * x3 * y1 - x3 * x3 * y2 - x2 * x2 * y1 - x1 * x1 * y3) / den;
-        let c = (x1 * x1 * x2 * y3 + x2 * x2 * x3 * y1 + x3 * x3 * x1 * y2
-            - x3 * x3 * x2 * y1
-            - x2 * x2 * x1 * y3
-            - x1 * x1 * x3 * y2)
-            / den;
+        let c =
+            (x1 * x1 * x2 * y3 + x2 * x2 * x3 * y1 + x3 * x3 * x1 * y2 - x3 * x3 * x2 * y1 - x2 * x2 * x1 * y3 - x1 * x1 * x3 * y2) / den;
         if a != 0.0 {
             let x = -b / (2.0 * a);
             return (x, c - a * x * x);

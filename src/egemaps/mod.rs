@@ -229,9 +229,7 @@ fn compute_functionals(c: &Contours, a: i64) -> Functionals {
     let n20 = c.spectral.len();
     let mut out = Vec::with_capacity(N_FEATURES);
     let voiced: Vec<bool> = c.voice.iter().map(|v| v.f0_st > 1e-6).collect();
-    let first_a = |smoothed: &[f32], raw: &[f32]| -> Vec<f32> {
-        if a >= 1 { smoothed[..a as usize].to_vec() } else { vec![raw[0]] }
-    };
+    let first_a = |smoothed: &[f32], raw: &[f32]| -> Vec<f32> { if a >= 1 { smoothed[..a as usize].to_vec() } else { vec![raw[0]] } };
 
     // G-F0.
     let f0: Vec<f32> = c.voice.iter().map(|v| v.f0_st).collect();

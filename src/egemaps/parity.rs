@@ -41,12 +41,20 @@ pub fn tolerance(name: &str) -> Tolerance {
         "loudness" if name.contains("percentile") || name.contains("pctl") => t(floor(1e-6), 1e-3),
         "loudness" => t(floor(1e-6), 1e-4),
         b if b.starts_with("alphaRatio") || b.starts_with("hammarbergIndex") => {
-            if sd { t(1e-4, 1e-3) } else { t(1e-3, 0.0) }
+            if sd {
+                t(1e-4, 1e-3)
+            } else {
+                t(1e-3, 0.0)
+            }
         }
         b if b.starts_with("slope") => t(floor(5e-5), 1e-4),
         b if b.starts_with("spectralFlux") => t(floor(1e-7), 1e-4),
         b if b.starts_with("mfcc") => {
-            if sd { t(1e-4, 1e-3) } else { t(2e-3, 0.0) }
+            if sd {
+                t(1e-4, 1e-3)
+            } else {
+                t(2e-3, 0.0)
+            }
         }
         b if b.starts_with("F0semitone") => t(if slope_stat { 1e-2 } else { floor(1e-3) }, 1e-4),
         "jitterLocal" | "shimmerLocaldB" | "logRelF0-H1-H2" => t(floor(1e-6), 1e-3),

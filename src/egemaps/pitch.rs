@@ -66,14 +66,10 @@ impl ShsAnalyzer {
         let n_oct = (max_f / min_f).ln() / 2f64.ln();
         let ppo = k as f64 / n_oct;
         let s = ppo * (65.0f64 / 50.0).log2() - 1.0;
-        let aud_weight = (0..k)
-            .map(|i| 0.5 + (3.0 * (i as f64 + 1.0 - s) / ppo).atan() / std::f64::consts::PI)
-            .collect();
+        let aud_weight = (0..k).map(|i| 0.5 + (3.0 * (i as f64 + 1.0 - s) / ppo).atan() / std::f64::consts::PI).collect();
         // The SHS component reads these from level metadata stored as f32.
         let ppo_f32 = ppo as f32;
-        let shifts = (2..=N_HARMONICS)
-            .map(|h| (ppo_f32 as f64 * (h as f64).log2()).floor() as usize)
-            .collect();
+        let shifts = (2..=N_HARMONICS).map(|h| (ppo_f32 as f64 * (h as f64).log2()).floor() as usize).collect();
         let fmin_t32 = fmin_t as f32;
         let fmax_t32 = fmax_t as f32;
         Self {
@@ -501,9 +497,7 @@ mod tests {
         // Spec §7.9: a steady 200 Hz tone comes out at 34.375 semitones (true 34.350).
         let g = Geometry::new(16_000);
         let mut fft = super::super::dsp::FramedFft::new(super::super::dsp::gaussian(g.l60, 0.4), g.nfft60);
-        let frame: Vec<f32> = (0..g.l60)
-            .map(|n| (0.5 * (2.0 * std::f64::consts::PI * 200.0 * n as f64 / 16_000.0).sin()) as f32)
-            .collect();
+        let frame: Vec<f32> = (0..g.l60).map(|n| (0.5 * (2.0 * std::f64::consts::PI * 200.0 * n as f64 / 16_000.0).sin()) as f32).collect();
         fft.run(&frame);
         let mut mag = Vec::new();
         fft.magnitudes(&mut mag);

@@ -37,9 +37,7 @@ impl MelBank {
             lo = 0.0;
         }
         let (mlo, mhi) = (mel(lo), mel(hi));
-        let c: Vec<f64> = (0..N_BANDS + 2)
-            .map(|m| mlo + m as f64 * (mhi - mlo) / (N_BANDS + 1) as f64)
-            .collect();
+        let c: Vec<f64> = (0..N_BANDS + 2).map(|m| mlo + m as f64 * (mhi - mlo) / (N_BANDS + 1) as f64).collect();
         let n_lo = cround(lo / df);
         let n_hi = cround(hi / df);
         let mut taps = Vec::new();
@@ -216,11 +214,7 @@ impl SpectralAnalyzer {
             }
         }
         let (low, high) = (low as f64, high as f64);
-        if low > 0.0 {
-            if high <= SPEC_FLOOR { 10.0 * (SPEC_FLOOR / low).log10() } else { 10.0 * (high / low).log10() }
-        } else {
-            0.0
-        }
+        if low > 0.0 { if high <= SPEC_FLOOR { 10.0 * (SPEC_FLOOR / low).log10() } else { 10.0 * (high / low).log10() } } else { 0.0 }
     }
 
     fn hammarberg(&self) -> f64 {
@@ -235,11 +229,7 @@ impl SpectralAnalyzer {
                 break;
             }
         }
-        if hi > 0.0 {
-            if lo <= SPEC_FLOOR { 10.0 * (SPEC_FLOOR / hi).log10() } else { 10.0 * (lo / hi).log10() }
-        } else {
-            0.0
-        }
+        if hi > 0.0 { if lo <= SPEC_FLOOR { 10.0 * (SPEC_FLOOR / hi).log10() } else { 10.0 * (lo / hi).log10() } } else { 0.0 }
     }
 
     /// Weighted linear regression of dB power over frequency with openSMILE's N = points − 1.

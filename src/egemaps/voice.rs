@@ -117,14 +117,7 @@ impl JitterAnalyzer {
                     let (a0, a1) = (peak_to_peak(&seg[os..os + p]), peak_to_peak(&seg[s..s + p]));
                     let ad = (a0 - a1).abs();
                     let m = max_i as usize;
-                    let (x, cc_i) = quad_from_3pts(
-                        (m - 1) as f64,
-                        self.cc[m - 1],
-                        m as f64,
-                        self.cc[m],
-                        (m + 1) as f64,
-                        self.cc[m + 1],
-                    );
+                    let (x, cc_i) = quad_from_3pts((m - 1) as f64, self.cc[m - 1], m as f64, self.cc[m], (m + 1) as f64, self.cc[m + 1]);
                     let period = ((t0min as f64 + x).abs() * t) as f32;
                     if cc_i > 0.5 {
                         avg_period += period;
@@ -332,11 +325,7 @@ impl HarmonicsAnalyzer {
                 return false;
             }
             let i = i as usize;
-            if i + 1 < n {
-                if i > 0 { m(i) > m(i - 1) && m(i) > m(i + 1) } else { m(0) > m(1) }
-            } else {
-                i > 0 && m(i) > m(i - 1)
-            }
+            if i + 1 < n { if i > 0 { m(i) > m(i - 1) && m(i) > m(i + 1) } else { m(0) > m(1) } } else { i > 0 && m(i) > m(i - 1) }
         };
         let mut last_bin = self.freq_to_bin(0.5 * f0, 1);
         let first_bin = self.freq_to_bin(0.5 * f0, last_bin);
@@ -369,14 +358,8 @@ impl HarmonicsAnalyzer {
             let p = &mut self.partials[i];
             if peak >= first_bin as i64 && peak < n as i64 - 1 {
                 let q = peak as usize;
-                let (fi, mi) = quad_from_3pts(
-                    self.freqs[q - 1],
-                    m(q - 1) as f64,
-                    self.freqs[q],
-                    m(q) as f64,
-                    self.freqs[q + 1],
-                    m(q + 1) as f64,
-                );
+                let (fi, mi) =
+                    quad_from_3pts(self.freqs[q - 1], m(q - 1) as f64, self.freqs[q], m(q) as f64, self.freqs[q + 1], m(q + 1) as f64);
                 *p = Partial { bin: peak, freq_interp: fi as f32, mag: m(q), mag_interp: mi as f32, level: -201.0 };
             } else {
                 *p = Partial { bin: cand as i64, ..Default::default() };
@@ -425,11 +408,7 @@ fn closest_peak(x: &[f64], idx: usize) -> usize {
         if i >= n {
             return false;
         }
-        if i + 1 < n {
-            if i > 0 { x[i] > x[i - 1] && x[i] > x[i + 1] } else { x[0] > x[1] }
-        } else {
-            i > 0 && x[i] > x[i - 1]
-        }
+        if i + 1 < n { if i > 0 { x[i] > x[i - 1] && x[i] > x[i + 1] } else { x[0] > x[1] } } else { i > 0 && x[i] > x[i - 1] }
     };
     if is_peak(idx) {
         return idx;

@@ -18,8 +18,10 @@ pub enum DeviceChoice {
 /// The device for `choice` and a description of what was chosen. `Wgpu` with no adapter at
 /// all falls back to the CPU and says so.
 pub fn select_device(choice: DeviceChoice) -> (Device, String) {
-    let adapter = wgpu_adapter();
-    match (choice, adapter) {
+    if choice == DeviceChoice::Cpu {
+        return (Device::flex(), "CPU (burn flex)".into());
+    }
+    match (choice, wgpu_adapter()) {
         (DeviceChoice::Cpu, _) => (Device::flex(), "CPU (burn flex)".into()),
         (DeviceChoice::Auto, Some((name, ty))) if ty != wgpu::DeviceType::Cpu => {
             (Device::wgpu(DeviceKind::DefaultDevice), format!("GPU via wgpu: {name} ({ty:?})"))
@@ -33,7 +35,11 @@ pub fn select_device(choice: DeviceChoice) -> (Device, String) {
 /// Name and type of the adapter wgpu would pick, if any initialises.
 fn wgpu_adapter() -> Option<(String, wgpu::DeviceType)> {
     let result = std::panic::catch_unwind(|| {
-        let instance = wgpu::Instance::default();
+        // Vulkan/Metal/DX12 only: probing OpenGL through EGL prints errors on headless Linux
+        // and is never the adapter burn would use for compute.
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
+        descriptor.backends &= wgpu::Backends::PRIMARY;
+        let instance = wgpu::Instance::new(descriptor);
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             ..Default::default()

@@ -32,10 +32,7 @@ pub fn neighbour_labels(inside: &[Vec<f64>], outside: &[Vec<f64>], labels: &[[Op
         let mut t = [0.0f32; 2];
         let mut m = [0.0f32; 2];
         for dim in 0..2 {
-            let known: Vec<f32> = sims[..k]
-                .iter()
-                .filter_map(|&(_, j)| labels[j][dim].map(|b| if b { 1.0 } else { -1.0 }))
-                .collect();
+            let known: Vec<f32> = sims[..k].iter().filter_map(|&(_, j)| labels[j][dim].map(|b| if b { 1.0 } else { -1.0 })).collect();
             if !known.is_empty() {
                 t[dim] = known.iter().sum::<f32>() / known.len() as f32;
                 m[dim] = 1.0;

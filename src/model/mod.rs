@@ -9,7 +9,7 @@ mod net;
 mod rng;
 
 pub use device::{DeviceChoice, select_device};
-pub use enrich::{neighbour_labels, NeighbourLabels};
+pub use enrich::{NeighbourLabels, neighbour_labels};
 pub use rng::Rng;
 
 use burn::module::Module;
@@ -129,7 +129,8 @@ impl Encoder {
     /// Rebuilds an encoder of the given shape from [`Encoder::to_bytes`] output. A record of
     /// another shape, or damaged bytes, is an error, never a panic.
     pub fn from_bytes(bytes: &[u8], input_dims: usize, hidden: usize, dims: usize, device: &Device) -> Result<Self, ModelError> {
-        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| ModelError::Record(e.to_string()))?;
+        let record =
+            ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| ModelError::Record(e.to_string()))?;
         let shell = Mlp::new(input_dims, hidden, dims, &mut Rng::new(0), device);
         let mlp = shell.try_load_record(record).map_err(|e| ModelError::Record(e.to_string()))?;
         Ok(Self { mlp, device: device.clone() })
@@ -326,4 +327,3 @@ mod tests {
         assert_eq!(seen, 2);
     }
 }
-
