@@ -50,11 +50,21 @@ pub struct FilesTab {
     pub selected: Option<usize>,
     pub detail: Option<Detail>,
     detail_rx: Option<Receiver<Result<Detail, String>>>,
+    /// A typed path: the way in where no file dialog is available (no desktop portal).
+    pub path_input: String,
 }
 
 impl Default for FilesTab {
     fn default() -> Self {
-        Self { rows: Vec::new(), job: None, sort: (SortBy::File, true), selected: None, detail: None, detail_rx: None }
+        Self {
+            rows: Vec::new(),
+            job: None,
+            sort: (SortBy::File, true),
+            selected: None,
+            detail: None,
+            detail_rx: None,
+            path_input: String::new(),
+        }
     }
 }
 
@@ -243,6 +253,19 @@ impl FilesTab {
             {
                 settings.last_audio_folder = Some(d.clone());
                 added += self.add_paths(&[d], notes);
+            }
+            let typed = ui.add(egui::TextEdit::singleline(&mut self.path_input).hint_text("or type a file or folder path").desired_width(240.0));
+            let entered = typed.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (entered || ui.add_enabled(!self.path_input.trim().is_empty(), egui::Button::new("Add")).clicked())
+                && !self.path_input.trim().is_empty()
+            {
+                let p = PathBuf::from(self.path_input.trim());
+                if p.exists() {
+                    added += self.add_paths(&[p], notes);
+                    self.path_input.clear();
+                } else {
+                    notes.push((true, format!("{}: no such file or folder", p.display())));
+                }
             }
             let has_results = self.rows.iter().any(|r| r.result.is_some());
             if ui.add_enabled(has_results, egui::Button::new("Export CSV…")).clicked()

@@ -210,9 +210,14 @@ impl TrainTab {
         let running = self.job.is_some();
         ui.add_enabled_ui(!running, |ui| {
             egui::Grid::new("train-form").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
-                ui.label("In-context corpus");
+                let name = ui.label("In-context corpus");
                 ui.horizontal(|ui| {
-                    ui.label(self.in_context.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into()));
+                    // Typed or picked: the field is also the way in where no file dialog exists.
+                    let mut text = self.in_context.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+                    let field = egui::TextEdit::singleline(&mut text).hint_text("manifest CSV or emotion folder").desired_width(260.0);
+                    if ui.add(field).labelled_by(name.id).changed() {
+                        self.in_context = (!text.trim().is_empty()).then(|| PathBuf::from(text.trim()));
+                    }
                     if ui.button("Manifest CSV…").clicked()
                         && let Some(p) = services.dialogs.pick_csv("In-context manifest (path,speaker,…,activation,valence)")
                     {
