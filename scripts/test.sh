@@ -8,4 +8,4 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # shellcheck source=scripts/pulse-mic.sh
 source scripts/pulse-mic.sh
 trap pulse_mic_stop EXIT
-cargo test --release "$@"
+cargo test --release --no-fail-fast "$@"

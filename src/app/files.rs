@@ -156,13 +156,13 @@ impl FilesTab {
                 self.job = None;
             }
         }
-        if let Some(rx) = &self.detail_rx {
-            if let Ok(r) = rx.try_recv() {
-                self.detail_rx = None;
-                match r {
-                    Ok(d) => self.detail = Some(d),
-                    Err(e) => notes.push((true, e)),
-                }
+        if let Some(rx) = &self.detail_rx
+            && let Ok(r) = rx.try_recv()
+        {
+            self.detail_rx = None;
+            match r {
+                Ok(d) => self.detail = Some(d),
+                Err(e) => notes.push((true, e)),
             }
         }
     }
@@ -254,7 +254,8 @@ impl FilesTab {
                 settings.last_audio_folder = Some(d.clone());
                 added += self.add_paths(&[d], notes);
             }
-            let typed = ui.add(egui::TextEdit::singleline(&mut self.path_input).hint_text("or type a file or folder path").desired_width(240.0));
+            let typed =
+                ui.add(egui::TextEdit::singleline(&mut self.path_input).hint_text("or type a file or folder path").desired_width(240.0));
             let entered = typed.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if (entered || ui.add_enabled(!self.path_input.trim().is_empty(), egui::Button::new("Add")).clicked())
                 && !self.path_input.trim().is_empty()

@@ -274,12 +274,11 @@ impl LiveTab {
                 }
             });
             self.devices = if refresh { None } else { Some(devices) };
-            if pick_file {
-                if let Some(files) = dialogs.pick_audio_files() {
-                    if let Some(f) = files.into_iter().next() {
-                        self.set_file_source(f);
-                    }
-                }
+            if pick_file
+                && let Some(files) = dialogs.pick_audio_files()
+                && let Some(f) = files.into_iter().next()
+            {
+                self.set_file_source(f);
             }
             ui.separator();
             match (running, model) {
@@ -313,16 +312,16 @@ impl LiveTab {
                 (false, None) => "not calibrated".to_string(),
             };
             ui.label(cal_text);
-            if ui.add_enabled(running && !self.calibrating, egui::Button::new("Calibrate to my voice")).clicked() {
-                if let Some(s) = &self.session {
-                    let _ = s.cmd.send(Command::Calibrate);
-                    self.calibrating = true;
-                }
+            if ui.add_enabled(running && !self.calibrating, egui::Button::new("Calibrate to my voice")).clicked()
+                && let Some(s) = &self.session
+            {
+                let _ = s.cmd.send(Command::Calibrate);
+                self.calibrating = true;
             }
-            if ui.add_enabled(self.calibration.is_some() && running, egui::Button::new("Reset")).clicked() {
-                if let Some(s) = &self.session {
-                    let _ = s.cmd.send(Command::ResetCalibration);
-                }
+            if ui.add_enabled(self.calibration.is_some() && running, egui::Button::new("Reset")).clicked()
+                && let Some(s) = &self.session
+            {
+                let _ = s.cmd.send(Command::ResetCalibration);
             }
         });
         ui.separator();

@@ -302,12 +302,11 @@ impl ValarApp {
 /// ▲ ▼ ↻); falling back to the bundled Hack face draws them instead of tofu.
 fn install_fonts(ctx: &egui::Context) {
     let mut fonts = egui::FontDefinitions::default();
-    if fonts.font_data.contains_key("Hack") {
-        if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
-            if !family.iter().any(|f| f == "Hack") {
-                family.push("Hack".to_owned());
-            }
-        }
+    if fonts.font_data.contains_key("Hack")
+        && let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional)
+        && !family.iter().any(|f| f == "Hack")
+    {
+        family.push("Hack".to_owned());
     }
     ctx.set_fonts(fonts);
 }

@@ -205,7 +205,7 @@ fn run_capture(id: Option<String>, stop: Arc<AtomicBool>, tx: Sender<LiveEvent>,
     // Two seconds of slack between the callback and the worker.
     let (producer, consumer) = rtrb::RingBuffer::<f32>::new(rate as usize * 2);
     let status = Arc::new(CallbackStatus::default());
-    let stream_config: cpal::StreamConfig = config.clone().into();
+    let stream_config: cpal::StreamConfig = config.into();
     let built = match config.sample_format() {
         cpal::SampleFormat::I8 => build::<i8>(&device, &stream_config, channels, producer, status.clone()),
         cpal::SampleFormat::I16 => build::<i16>(&device, &stream_config, channels, producer, status.clone()),
@@ -293,7 +293,7 @@ where
     let inv = 1.0 / channels as f32;
     device
         .build_input_stream::<T, _, _>(
-            config.clone(),
+            *config,
             move |data: &[T], _| {
                 // Real-time context: atomics and the lock-free ring only.
                 for frame in data.chunks_exact(channels) {

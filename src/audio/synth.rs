@@ -46,7 +46,7 @@ pub fn pulse_train(rate: u32, seconds: f64, p: Pulses) -> Vec<f32> {
     let mut k = 0usize;
     while t < seconds {
         let f0 = p.f0_start + (p.f0_end - p.f0_start) * (t / seconds);
-        let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+        let sign = if k.is_multiple_of(2) { 1.0 } else { -1.0 };
         let period = (1.0 + sign * p.jitter / 2.0) / f0;
         let amp = p.amp * (1.0 + sign * p.shimmer / 2.0);
         let open = 0.4 * period;

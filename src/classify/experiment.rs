@@ -163,6 +163,9 @@ pub struct Progress {
     pub what: String,
 }
 
+/// Per fold: confusion matrices and selected dimension counts (activation, valence).
+type FoldOutcome = ([Confusion; 2], [usize; 2]);
+
 /// Runs every condition × code size × out-of-context set × sample size × seed under
 /// leave-one-speaker-out. Folds run in parallel. `progress` returns false to cancel.
 pub fn run_experiment(
@@ -201,7 +204,7 @@ pub fn run_experiment(
     for (samples, seed, cond) in jobs {
         let ooc = cond.out_of_context.map(|o| LabelledSet { rows: &ooc_rows[o], ..outside[o].set });
         let pcfg = PipelineConfig { representation: cond.representation.clone(), grid: Grid { select: cond.select, ..cfg.grid.clone() } };
-        let per_fold: Vec<Result<([Confusion; 2], [usize; 2]), PipelineError>> = folds
+        let per_fold: Vec<Result<FoldOutcome, PipelineError>> = folds
             .par_iter()
             .enumerate()
             .map(|(fi, fold)| {
@@ -248,7 +251,7 @@ pub fn run_experiment(
                 Ok((conf, [predictor.tasks[0].ds(), predictor.tasks[1].ds()]))
             })
             .collect();
-        let per_fold: Vec<([Confusion; 2], [usize; 2])> = per_fold.into_iter().collect::<Result<_, _>>()?;
+        let per_fold: Vec<FoldOutcome> = per_fold.into_iter().collect::<Result<_, _>>()?;
         if is_cancelled() {
             return Err(PipelineError::Model(crate::model::ModelError::Cancelled));
         }
@@ -415,8 +418,11 @@ fn has_valence(s: &LabelledSet<'_>) -> bool {
     s.labels.iter().any(|l| l[1].is_some())
 }
 
+/// Rows, labels, speakers and corpora of several sets, owned.
+type PooledSet = (Vec<Vec<f64>>, Vec<[Option<bool>; 2]>, Vec<String>, Vec<String>);
+
 /// Owned concatenation of several sets.
-fn pool(sets: &[&NamedSet<'_>]) -> (Vec<Vec<f64>>, Vec<[Option<bool>; 2]>, Vec<String>, Vec<String>) {
+fn pool(sets: &[&NamedSet<'_>]) -> PooledSet {
     let mut out = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for s in sets {
         out.0.extend(s.set.rows.iter().cloned());

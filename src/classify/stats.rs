@@ -28,7 +28,8 @@ impl Normalizer {
         }
         for s in std.iter_mut() {
             *s = s.sqrt();
-            if !(*s > 1e-12) {
+            // NaN (a non-finite column) counts as no spread too.
+            if s.is_nan() || *s <= 1e-12 {
                 *s = 1.0;
             }
         }

@@ -75,7 +75,7 @@ pub fn run(a: ParityArgs) -> anyhow::Result<ExitCode> {
 
 pub(crate) fn render(table: &[FeatureParity], files: usize) -> String {
     let mut s =
-        format!("| feature | median abs err | max abs err | median rel err | within tol. | Pearson r |\n|---|---|---|---|---|---|\n");
+        "| feature | median abs err | max abs err | median rel err | within tol. | Pearson r |\n|---|---|---|---|---|---|\n".to_string();
     for f in table {
         s += &format!(
             "| {} | {:.3e} | {:.3e} | {:.2e} | {:.1} % | {:.6} |\n",

@@ -102,6 +102,11 @@ pub struct TrainArgs {
     /// Output model folder.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Corpora whose features (no audio) ship with the model as its out-of-context bank, for
+    /// users who retrain with enrichment, when the model itself is trained without enrichment.
+    /// Default: the `--out-of-context` corpora.
+    #[arg(long)]
+    pub bank: Vec<PathBuf>,
     /// A JSON report (e.g. from `valar cross-corpus` or `valar evaluate`) to keep in the model's
     /// metadata as its evaluation.
     #[arg(long)]
@@ -159,6 +164,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut cache = open_cache(&a.method.cache);
     let inside = load_pool(&a.in_context, &mut cache)?;
     let outside = if a.out_of_context.is_empty() { None } else { Some(load_pool(&a.out_of_context, &mut cache)?) };
+    let bank_corpora = if a.bank.is_empty() { None } else { Some(load_pool(&a.bank, &mut cache)?) };
     let (device, device_name) = select_device(a.method.device);
     eprintln!("training on {} samples ({device_name})", inside.len());
     let representation = if a.features_only {
@@ -188,7 +194,10 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         evaluation,
         ..Default::default()
     };
-    let bank = outside.as_ref().map(|o| o.to_bank());
+    let bank = match bank_corpora {
+        Some(b) => Some(b.to_bank()),
+        None => outside.as_ref().map(|o| o.to_bank()),
+    };
     Bundle::save(&predictor, &representation, &metadata, bank.as_ref(), &a.output)?;
     eprintln!("saved {} (activation: {} dims selected, valence: {})", a.output.display(), predictor.tasks[0].ds(), predictor.tasks[1].ds());
     Ok(ExitCode::SUCCESS)

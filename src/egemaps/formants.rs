@@ -74,18 +74,18 @@ impl FormantAnalyzer {
         // eight outputs advance together, which changes nothing in any one sum.
         for i0 in (0..n).step_by(LANES) {
             let mut acc = [dc; LANES];
-            for b in 1..self.b_max {
-                let re = spectrum[b].re as f32;
-                let im = (-spectrum[b].im) as f32;
+            for (b, bin) in spectrum.iter().enumerate().take(self.b_max).skip(1) {
+                let re = bin.re as f32;
+                let im = (-bin.im) as f32;
                 let c: &[f32; LANES] = self.cos[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
                 let s: &[f32; LANES] = self.sin[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
-                for l in 0..LANES {
-                    acc[l] += re * c[l];
-                    acc[l] += im * s[l];
+                for (a, (cl, sl)) in acc.iter_mut().zip(c.iter().zip(s)) {
+                    *a += re * cl;
+                    *a += im * sl;
                 }
             }
-            for l in 0..LANES {
-                self.y[i0 + l] = acc[l] / half;
+            for (y, a) in self.y[i0..i0 + LANES].iter_mut().zip(&acc) {
+                *y = a / half;
             }
         }
         let a = lpc(&self.y[..self.n_out]);

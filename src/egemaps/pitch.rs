@@ -133,16 +133,17 @@ impl ShsAnalyzer {
         let mut n_cand = 0usize;
         let mut mean = ss[0] as f64;
         for i in 1..n - 1 {
-            if ss[i - 1] < ss[i] && ss[i] > ss[i + 1] {
-                if let Some(j) = (0..N_CAND).find(|&j| score[j] == 0.0 || score[j] < ss[i]) {
-                    for jj in (j + 1..N_CAND).rev() {
-                        score[jj] = score[jj - 1];
-                        idx[jj] = idx[jj - 1];
-                    }
-                    idx[j] = i;
-                    score[j] = ss[i];
-                    n_cand = (n_cand + 1).min(N_CAND);
+            if ss[i - 1] < ss[i]
+                && ss[i] > ss[i + 1]
+                && let Some(j) = (0..N_CAND).find(|&j| score[j] == 0.0 || score[j] < ss[i])
+            {
+                for jj in (j + 1..N_CAND).rev() {
+                    score[jj] = score[jj - 1];
+                    idx[jj] = idx[jj - 1];
                 }
+                idx[j] = i;
+                score[j] = ss[i];
+                n_cand = (n_cand + 1).min(N_CAND);
             }
             mean += ss[i] as f64;
         }
