@@ -17,8 +17,15 @@ use valar::audio::synth::{self, Pulses};
 use valar::egemaps::parity::{compare, is_formant_dependent, tolerance};
 use valar::egemaps::{self, FEATURE_NAMES, N_FEATURES, Rate};
 
+/// The workplace's shared folder: `$VALAR_SHARED_DIR`, else `shared/` beside the checkout
+/// (`../shared`), else one inside it.
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+    if let Some(d) = std::env::var_os("VALAR_SHARED_DIR") {
+        return PathBuf::from(d);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let beside = root.join("../shared");
+    if beside.is_dir() { beside } else { root.join("shared") }
 }
 
 fn read_csv(path: &Path) -> HashMap<String, [f64; N_FEATURES]> {
