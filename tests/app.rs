@@ -96,6 +96,23 @@ fn files_tab_labels_a_folder_given_by_path() {
 }
 
 #[test]
+fn files_tab_takes_a_typed_path_where_no_dialog_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(Tab::Files, Answers::default(), tmp.path());
+    h.run_steps(2);
+    h.state_mut().files.path_input = tmp.path().join("no-such-folder").display().to_string();
+    h.get_by_label("Add").click();
+    h.run_steps(2);
+    assert!(h.state().files.rows.is_empty());
+    assert!(h.state().messages.iter().any(|(err, m)| *err && m.contains("no-such-folder")), "{:?}", h.state().messages);
+    h.state_mut().files.path_input = root().join("assets").display().to_string();
+    h.get_by_label("Add").click();
+    run_until(&mut h, 120, "labels", |a| a.files.rows.len() == 2 && a.files.progress().is_none());
+    assert!(h.state().files.path_input.is_empty(), "the field clears once the path is taken");
+    assert!(h.state().files.rows.iter().all(|r| r.result.as_ref().is_some_and(|x| x.prediction.is_some())));
+}
+
+#[test]
 fn live_tab_moves_the_point_when_fed_a_file() {
     let tmp = tempfile::tempdir().unwrap();
     let mut h = app(Tab::Live, Answers::default(), tmp.path());

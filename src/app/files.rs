@@ -260,13 +260,12 @@ impl FilesTab {
             if (entered || ui.add_enabled(!self.path_input.trim().is_empty(), egui::Button::new("Add")).clicked())
                 && !self.path_input.trim().is_empty()
             {
-                let p = PathBuf::from(self.path_input.trim());
-                if p.exists() {
-                    added += self.add_paths(&[p], notes);
+                // add_paths reports a missing or empty path itself; keep the text to correct it.
+                let n = self.add_paths(&[PathBuf::from(self.path_input.trim())], notes);
+                if n > 0 {
                     self.path_input.clear();
-                } else {
-                    notes.push((true, format!("{}: no such file or folder", p.display())));
                 }
+                added += n;
             }
             let has_results = self.rows.iter().any(|r| r.result.is_some());
             if ui.add_enabled(has_results, egui::Button::new("Export CSV…")).clicked()
