@@ -257,9 +257,8 @@ impl FilesTab {
             let typed =
                 ui.add(egui::TextEdit::singleline(&mut self.path_input).hint_text("or type a file or folder path").desired_width(240.0));
             let entered = typed.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if (entered || ui.add_enabled(!self.path_input.trim().is_empty(), egui::Button::new("Add")).clicked())
-                && !self.path_input.trim().is_empty()
-            {
+            let has_text = !self.path_input.trim().is_empty();
+            if (entered || ui.add_enabled(has_text, egui::Button::new("Add")).clicked()) && has_text {
                 // add_paths reports a missing or empty path itself; keep the text to correct it.
                 let n = self.add_paths(&[PathBuf::from(self.path_input.trim())], notes);
                 if n > 0 {

@@ -18,10 +18,9 @@ pub enum DeviceChoice {
 /// The device for `choice` and a description of what was chosen. `Wgpu` with no adapter at
 /// all falls back to the CPU and says so.
 pub fn select_device(choice: DeviceChoice) -> (Device, String) {
-    if choice == DeviceChoice::Cpu {
-        return (Device::flex(), "CPU (burn flex)".into());
-    }
-    match (choice, wgpu_adapter()) {
+    // Asking for the CPU skips the adapter probe (slow, and noisy on headless machines).
+    let adapter = if choice == DeviceChoice::Cpu { None } else { wgpu_adapter() };
+    match (choice, adapter) {
         (DeviceChoice::Cpu, _) => (Device::flex(), "CPU (burn flex)".into()),
         (DeviceChoice::Auto, Some((name, ty))) if ty != wgpu::DeviceType::Cpu => {
             (Device::wgpu(DeviceKind::DefaultDevice), format!("GPU via wgpu: {name} ({ty:?})"))
