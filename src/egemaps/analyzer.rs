@@ -122,7 +122,7 @@ impl Analyzer {
             let mut row = [0.0f64; N_SPECTRAL];
             self.spectral.analyze(&self.mag, &mut row);
             self.contours.spectral.push(row.map(|v| v as f32));
-            self.contours.formants.push(self.formants.analyze(&self.fft20.spectrum));
+            self.contours.formants.push(self.formants.analyze(frame));
             self.next20 += 1;
         }
         while self.next60 * hop + l60 <= end {

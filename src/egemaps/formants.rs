@@ -3,7 +3,8 @@
 
 use realfft::num_complex::Complex;
 
-use super::dsp::{Geometry, cround};
+use super::dsp::{Geometry, cround, hamming};
+use super::ooura::Rdft;
 
 const LPC_ORDER: usize = 11;
 /// Outputs of the resampler computed side by side.
@@ -29,6 +30,11 @@ pub(crate) struct FormantAnalyzer {
     /// Highest bin used + 1 (bins 1..b_max).
     b_max: usize,
     nfft: usize,
+    /// Hamming window of the 20 ms frame, rounded to f32 as openSMILE's windower applies it.
+    window: Vec<f32>,
+    fft: Rdft,
+    /// The symmetrically zero-padded windowed frame, then its spectrum in Ooura's layout.
+    spectrum: Vec<f32>,
     cos: Vec<f32>,
     sin: Vec<f32>,
     y: Vec<f32>,
@@ -57,26 +63,45 @@ impl FormantAnalyzer {
                 sin[b * stride + i] = arg.sin() as f32;
             }
         }
-        Self { n_out, stride, b_max, nfft: g.nfft20, cos, sin, y: vec![0.0f32; stride], last_roots: None }
+        Self {
+            n_out,
+            stride,
+            b_max,
+            nfft: g.nfft20,
+            window: hamming(g.l20).into_iter().map(|w| w as f32).collect(),
+            fft: Rdft::new(g.nfft20),
+            spectrum: vec![0.0f32; g.nfft20],
+            cos,
+            sin,
+            y: vec![0.0f32; stride],
+            last_roots: None,
+        }
     }
 
-    /// `spectrum`: the complex FFT of the Hamming-windowed, symmetrically padded 20 ms frame.
+    /// Formants of one 20 ms frame (exactly the window's length).
     ///
     /// Formant roots are chaotic (spec §8.2), so this stage copies openSMILE's arithmetic: the
-    /// spectrum, tables, inverse-DFT sums, autocorrelation and Levinson–Durbin all in f32, in
-    /// openSMILE's order of operations.
-    pub fn analyze(&mut self, spectrum: &[Complex<f64>]) -> Formants {
+    /// windowing, the FFT (Ooura's, in f32), tables, inverse-DFT sums, autocorrelation and
+    /// Levinson–Durbin all in f32, in openSMILE's order of operations.
+    pub fn analyze(&mut self, frame: &[f32]) -> Formants {
+        let pad = (self.nfft - self.window.len()) / 2;
+        self.spectrum.fill(0.0);
+        for ((s, &x), &w) in self.spectrum[pad..].iter_mut().zip(frame).zip(&self.window) {
+            *s = x * w;
+        }
+        self.fft.forward(&mut self.spectrum);
+        let spectrum = &self.spectrum;
         let half = (self.nfft / 2) as f32;
-        let dc = spectrum[0].re as f32;
+        let dc = spectrum[0];
         let n = self.stride;
-        // QUIRK: DC is not halved; bins 1..B-1 only; Ooura's sine slot is −Im. Each output is
-        // accumulated in f32 in openSMILE's order (DC, then cos and sin term of every bin);
-        // eight outputs advance together, which changes nothing in any one sum.
+        // QUIRK: DC is not halved; bins 1..B-1 only. Ooura's layout holds bin b's cosine sum at
+        // 2b and its sine sum at 2b + 1, which is what openSMILE's resampler multiplies. Each
+        // output is accumulated in f32 in openSMILE's order (DC, then cos and sin term of every
+        // bin); eight outputs advance together, which changes nothing in any one sum.
         for i0 in (0..n).step_by(LANES) {
             let mut acc = [dc; LANES];
-            for (b, bin) in spectrum.iter().enumerate().take(self.b_max).skip(1) {
-                let re = bin.re as f32;
-                let im = (-bin.im) as f32;
+            for b in 1..self.b_max {
+                let (re, im) = (spectrum[2 * b], spectrum[2 * b + 1]);
                 let c: &[f32; LANES] = self.cos[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
                 let s: &[f32; LANES] = self.sin[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
                 for (a, (cl, sl)) in acc.iter_mut().zip(c.iter().zip(s)) {

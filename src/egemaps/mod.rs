@@ -10,6 +10,7 @@ mod dsp;
 mod formants;
 mod functionals;
 mod names;
+mod ooura;
 pub mod parity;
 mod pitch;
 mod spectral;
@@ -26,7 +27,7 @@ use spectral::{ALPHA, FLUX, HAMMARBERG, LOUDNESS, MFCC1, SLOPE0_500, SLOPE500_15
 use crate::audio::{self, AudioError};
 
 /// Bumped whenever any output value can change; feature caches are keyed by it.
-pub const EXTRACTOR_VERSION: &str = "valar-egemaps-1";
+pub const EXTRACTOR_VERSION: &str = "valar-egemaps-2";
 pub const N_FEATURES: usize = 88;
 pub const N_LLD: usize = 25;
 /// LLD frame period (seconds).

@@ -64,10 +64,9 @@ pub fn tolerance(name: &str) -> Tolerance {
 }
 
 /// Whether a functional depends on the LPC formants (F1–F3 frequency, bandwidth and
-/// amplitude, and H1–A3). Formant roots are chaotic (spec §8.2): openSMILE's single-precision
-/// FFT rounding, amplified by ill-conditioned LPC frames, moves a few frames per utterance.
-/// Given openSMILE's own resampled frame, valar reproduces its LPC coefficients to 5e-9 and
-/// its formants exactly; bit-exact agreement would need openSMILE's f32 FFT itself.
+/// amplitude, and H1–A3); spec §9.4 gives these their own tolerances. Formant roots are chaotic
+/// (spec §8.2): a last-bit difference in the spectrum moves roots in ill-conditioned frames,
+/// which is why valar's formant path repeats openSMILE's f32 arithmetic, FFT included.
 pub fn is_formant_dependent(name: &str) -> bool {
     name.starts_with("F1") || name.starts_with("F2") || name.starts_with("F3") || name.contains("H1-A3")
 }
