@@ -296,6 +296,11 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, s)
 }
 
+/// A p value to three decimals; a Monte-Carlo p below that resolution is "< 0.001", not 0.
+fn p_value(p: f64) -> String {
+    if p < 0.0005 { "< 0.001".into() } else { format!("{p:.3}") }
+}
+
 /// Markdown tables shaped like the paper's Tables 1/2: one row per task, one column per
 /// condition, "UAR mean ± std (Ds=…)" in percent; then paired tests of each enriched setting
 /// against baselinefs across folds.
@@ -328,7 +333,7 @@ pub fn markdown_report(rows: &[ResultRow]) -> String {
         out += "\n|---|";
         out += &"---|".repeat(cols.len());
         out += "\n";
-        for task in TASKS {
+        for task in TASKS.into_iter().filter(|t| sub.iter().any(|r| r.task == *t)) {
             out += &format!("| {task} |");
             for (c, o, d) in &cols {
                 let hits: Vec<&&ResultRow> =
@@ -347,33 +352,48 @@ pub fn markdown_report(rows: &[ResultRow]) -> String {
             let n = rs.first().map(|r| r.fold_uar.len()).unwrap_or(0);
             (0..n).map(|f| rs.iter().map(|r| r.fold_uar[f]).filter(|v| v.is_finite()).sum::<f64>() / rs.len() as f64).collect()
         };
-        let mut tests = String::new();
-        for task in TASKS {
-            let base: Vec<&&ResultRow> = sub.iter().filter(|r| r.task == task && r.condition == "baselinefs").collect();
-            if base.is_empty() {
-                continue;
+        let rows_of = |task: &str, c: &str, o: &Option<String>, d: &Option<usize>| -> Vec<&&ResultRow> {
+            sub.iter().filter(|r| r.task == task && r.condition == c && &r.out_of_context == o && &r.dims == d).collect()
+        };
+        // Mean fold-UAR difference (points) of `a` over `b` and its two-sided p.
+        let paired = |a: &[&&ResultRow], b: &[&&ResultRow]| -> Option<(f64, f64)> {
+            let (av, bv) = (fold_mean(a), fold_mean(b));
+            if av.len() != bv.len() || av.is_empty() {
+                return None;
             }
-            let b = fold_mean(&base);
+            let diff = av.iter().zip(&bv).map(|(x, y)| x - y).sum::<f64>() / av.len() as f64;
+            Some((100.0 * diff, paired_permutation_p(&av, &bv)))
+        };
+        let setting = |c: &str, o: &Option<String>, d: &Option<usize>| {
+            format!("{c}{} D={}", o.as_ref().map(|o| format!(" ← {o}")).unwrap_or_default(), d.unwrap_or(0))
+        };
+        let (mut vs_base, mut vs_aae) = (String::new(), String::new());
+        for task in TASKS {
+            let base = rows_of(task, "baselinefs", &None, &None);
             for (c, o, d) in cols.iter().filter(|(c, _, _)| c == "enriched" || c == "aae") {
-                let e: Vec<&&ResultRow> =
-                    sub.iter().filter(|r| r.task == task && &r.condition == c && &r.out_of_context == o && &r.dims == d).collect();
-                let ev = fold_mean(&e);
-                if ev.len() != b.len() || ev.is_empty() {
-                    continue;
+                let e = rows_of(task, c, o, d);
+                if let Some((diff, p)) = paired(&e, &base) {
+                    vs_base += &format!("| {task} | {} | {diff:+.1} | {} |\n", setting(c, o, d), p_value(p));
                 }
-                let diff = ev.iter().zip(&b).map(|(x, y)| x - y).sum::<f64>() / ev.len() as f64;
-                let p = paired_permutation_p(&ev, &b);
-                tests += &format!(
-                    "| {task} | {c}{} D={} | {:+.1} | {p:.3} |\n",
-                    o.as_ref().map(|o| format!(" ← {o}")).unwrap_or_default(),
-                    d.unwrap_or(0),
-                    100.0 * diff
-                );
+                if c == "enriched"
+                    && let Some((diff, p)) = paired(&e, &rows_of(task, "aae", &None, d))
+                {
+                    vs_aae += &format!("| {task} | {} | {diff:+.1} | {} |\n", setting(c, o, d), p_value(p));
+                }
             }
         }
-        if !tests.is_empty() {
-            out += "\nPaired sign-flip test across folds against baselinefs (mean fold UAR difference, two-sided p):\n\n| task | setting | Δ UAR (points) | p |\n|---|---|---|---|\n";
-            out += &tests;
+        let header = |against: &str| {
+            format!(
+                "\nPaired sign-flip test across folds against {against} (mean fold UAR difference, two-sided p):\n\n| task | setting | Δ UAR (points) | p |\n|---|---|---|---|\n"
+            )
+        };
+        if !vs_base.is_empty() {
+            out += &header("baselinefs");
+            out += &vs_base;
+        }
+        if !vs_aae.is_empty() {
+            out += &header("the plain AAE of the same D");
+            out += &vs_aae;
         }
     }
     out
@@ -392,6 +412,42 @@ mod tests {
         assert_eq!(sub.iter().filter(|&&i| speakers[i] == "a").count(), 16);
         let again = stratified_subset(&idx, &speakers, 20, &mut Rng::new(1));
         assert_eq!(sub, again, "seeded");
+    }
+
+    #[test]
+    fn report_tests_enrichment_against_the_plain_aae_and_baselinefs() {
+        let row = |condition: &str, ooc: Option<&str>, dims: Option<usize>, seed: u64, folds: &[f64]| ResultRow {
+            task: "activation".into(),
+            condition: condition.into(),
+            out_of_context: ooc.map(str::to_string),
+            dims,
+            samples: Samples::Full("full".into()),
+            seed,
+            uar: folds.iter().sum::<f64>() / folds.len() as f64,
+            ds: 5,
+            confusion: Confusion::default(),
+            fold_uar: folds.to_vec(),
+        };
+        let base: Vec<f64> = (0..10).map(|f| 0.70 + 0.01 * f as f64).collect();
+        let shift = |d: f64| base.iter().map(|v| v + d).collect::<Vec<f64>>();
+        let rows = vec![
+            row("baselinefs", None, None, 0, &base),
+            // The AAE is 4 points under baselinefs in every fold (both seeds).
+            row("aae", None, Some(10), 0, &shift(-0.04)),
+            row("aae", None, Some(10), 1, &shift(-0.04)),
+            // Enrichment adds 3 points over the AAE in every fold, on average over its seeds.
+            row("enriched", Some("x"), Some(10), 0, &shift(-0.02)),
+            row("enriched", Some("x"), Some(10), 1, &shift(0.0)),
+        ];
+        let md = markdown_report(&rows);
+        // All ten folds agree in sign: the exact two-sided p is 2 / 2^10.
+        assert!(md.contains("| activation | aae D=10 | -4.0 | 0.002 |"), "{md}");
+        assert!(md.contains("| activation | enriched ← x D=10 | -1.0 | 0.002 |"), "{md}");
+        assert!(md.contains("against the plain AAE of the same D"), "{md}");
+        assert!(md.contains("| activation | enriched ← x D=10 | +3.0 | 0.002 |"), "{md}");
+        assert!(md.contains("| task | baselinefs (88) | aae D=10 | enriched ← x D=10 |"), "{md}");
+        assert!(!md.contains("| valence |"), "a task without results gets no row: {md}");
+        assert!(md.contains("| activation | 74.5 (Ds=5) | 70.5 ± 0.0 (Ds=5) | 73.5 ± 1.4 (Ds=5) |"), "{md}");
     }
 }
 

@@ -54,6 +54,8 @@ pub enum Command {
     Evaluate(train::EvaluateArgs),
     /// Leave-one-corpus-out evaluation: train on all corpora but one, test on it, in turn.
     CrossCorpus(train::CrossCorpusArgs),
+    /// Combine the JSON reports of several `evaluate` runs into one set of tables.
+    Report(train::ReportArgs),
     /// Compare valar's eGeMAPS with openSMILE's on a folder: per-feature errors and pass rates.
     Parity(parity::ParityArgs),
 }
@@ -71,6 +73,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(a)) => train::train(a),
         Some(Command::Evaluate(a)) => train::evaluate(a),
         Some(Command::CrossCorpus(a)) => train::cross_corpus(a),
+        Some(Command::Report(a)) => train::report(a),
         Some(Command::Parity(a)) => parity::run(a),
     };
     match result {

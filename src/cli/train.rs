@@ -9,7 +9,7 @@ use clap::Args;
 use super::progress_bar;
 use crate::classify::bundle::{Bundle, Metadata};
 use crate::classify::experiment::{
-    ExperimentConfig, NamedSet, OutOfContext, cross_corpus_markdown, leave_one_corpus_out, markdown_report, run_experiment,
+    ExperimentConfig, NamedSet, OutOfContext, ResultRow, cross_corpus_markdown, leave_one_corpus_out, markdown_report, run_experiment,
 };
 use crate::classify::pipeline::{LabelledSet, PipelineConfig, Representation, train_predictor};
 use crate::classify::{Grid, KernelFamily};
@@ -293,6 +293,54 @@ pub fn evaluate(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
         crate::fsutil::write_atomic(p, |w| w.write_all(md.as_bytes())).with_context(|| format!("writing {}", p.display()))?;
     }
     eprintln!("evaluation took {:.1} s", t0.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// JSON reports of `valar evaluate` (e.g. the baselines of one run and the AAE conditions
+    /// of another, on the same in-context corpus).
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Also write the Markdown tables here.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+}
+
+/// Joins the rows of several reports; a result present in more than one (same task, condition,
+/// out-of-context set, D, samples and seed) is taken from the first. Paired tests then compare
+/// every AAE setting with whichever report held baselinefs.
+pub fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    let mut rows: Vec<ResultRow> = Vec::new();
+    let mut in_context: Option<String> = None;
+    for path in &a.reports {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+        let name = v.get("in_context").and_then(|n| n.as_str()).map(str::to_string);
+        match (&in_context, &name) {
+            (Some(first), Some(this)) if first != this => {
+                anyhow::bail!("{}: in-context corpus '{this}' differs from the first report's '{first}'", path.display())
+            }
+            (None, Some(_)) => in_context = name,
+            _ => {}
+        }
+        let these: Vec<ResultRow> = serde_json::from_value(v.get("rows").cloned().unwrap_or_default())
+            .with_context(|| format!("{}: no valid `rows` list", path.display()))?;
+        for r in these {
+            let same = |o: &ResultRow| {
+                (&o.task, &o.condition, &o.out_of_context, o.dims, &o.samples, o.seed)
+                    == (&r.task, &r.condition, &r.out_of_context, r.dims, &r.samples, r.seed)
+            };
+            if !rows.iter().any(same) {
+                rows.push(r);
+            }
+        }
+    }
+    let md = markdown_report(&rows);
+    println!("{md}");
+    if let Some(p) = &a.markdown {
+        crate::fsutil::write_atomic(p, |w| w.write_all(md.as_bytes())).with_context(|| format!("writing {}", p.display()))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
