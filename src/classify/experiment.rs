@@ -333,11 +333,13 @@ pub fn markdown_report(rows: &[ResultRow]) -> String {
         out += "\n|---|";
         out += &"---|".repeat(cols.len());
         out += "\n";
+        let rows_of = |task: &str, c: &str, o: &Option<String>, d: &Option<usize>| -> Vec<&&ResultRow> {
+            sub.iter().filter(|r| r.task == task && r.condition == c && &r.out_of_context == o && &r.dims == d).collect()
+        };
         for task in TASKS.into_iter().filter(|t| sub.iter().any(|r| r.task == *t)) {
             out += &format!("| {task} |");
             for (c, o, d) in &cols {
-                let hits: Vec<&&ResultRow> =
-                    sub.iter().filter(|r| r.task == task && &r.condition == c && &r.out_of_context == o && &r.dims == d).collect();
+                let hits = rows_of(task, c, o, d);
                 let uars: Vec<f64> = hits.iter().map(|r| 100.0 * r.uar).collect();
                 let (m, sd) = mean_std(&uars);
                 let mut ds: Vec<usize> = hits.iter().map(|r| r.ds).collect();
@@ -351,9 +353,6 @@ pub fn markdown_report(rows: &[ResultRow]) -> String {
         let fold_mean = |rs: &[&&ResultRow]| -> Vec<f64> {
             let n = rs.first().map(|r| r.fold_uar.len()).unwrap_or(0);
             (0..n).map(|f| rs.iter().map(|r| r.fold_uar[f]).filter(|v| v.is_finite()).sum::<f64>() / rs.len() as f64).collect()
-        };
-        let rows_of = |task: &str, c: &str, o: &Option<String>, d: &Option<usize>| -> Vec<&&ResultRow> {
-            sub.iter().filter(|r| r.task == task && r.condition == c && &r.out_of_context == o && &r.dims == d).collect()
         };
         // Mean fold-UAR difference (points) of `a` over `b` and its two-sided p.
         let paired = |a: &[&&ResultRow], b: &[&&ResultRow]| -> Option<(f64, f64)> {

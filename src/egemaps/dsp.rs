@@ -72,7 +72,7 @@ pub(crate) struct FramedFft {
     fft: Arc<dyn RealToComplex<f64>>,
     input: Vec<f64>,
     scratch: Vec<Complex<f64>>,
-    pub spectrum: Vec<Complex<f64>>,
+    spectrum: Vec<Complex<f64>>,
 }
 
 impl FramedFft {

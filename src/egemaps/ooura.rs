@@ -9,7 +9,6 @@
 //! written anew. Ooura's licence: "You may use, copy, modify and distribute this code for any
 //! purpose (include commercial use) and without fee" (Copyright Takuya Ooura, 1996–2001,
 //! <http://www.kurims.kyoto-u.ac.jp/~ooura/fft.html>).
-#![allow(clippy::too_many_lines)]
 
 /// A planned forward real FFT of a power-of-two length.
 pub(crate) struct Rdft {
@@ -45,11 +44,9 @@ impl Rdft {
     pub fn forward(&self, a: &mut [f32]) {
         let n = self.n;
         let a = &mut a[..n];
+        self.cftfsub(a);
         if n > 4 {
-            self.cftfsub(a);
             rftfsub(n, a, self.c.len(), &self.c);
-        } else {
-            self.cftfsub(a);
         }
         let xi = a[0] - a[1];
         a[0] += a[1];
