@@ -385,6 +385,7 @@ fn run(req: Request, tx: &Sender<Msg>, cancel: &AtomicBool) -> Result<PathBuf, S
             dims: vec![req.aae.dims],
             samples: vec![None],
             seeds: 1,
+            first_seed: 0,
             aae: req.aae.clone(),
             grid: Grid::default(),
             per_speaker: false,

@@ -22,6 +22,8 @@ pub struct ExperimentConfig {
     /// Training-set sizes per fold; None = all (the paper's "full").
     pub samples: Vec<Option<usize>>,
     pub seeds: usize,
+    /// First seed; seeds run from here, so a run can be split or extended without repeating one.
+    pub first_seed: u64,
     pub aae: AaeConfig,
     pub grid: Grid,
     pub per_speaker: bool,
@@ -35,6 +37,7 @@ impl Default for ExperimentConfig {
             dims: vec![64, 10],
             samples: vec![None],
             seeds: 3,
+            first_seed: 0,
             aae: AaeConfig::default(),
             grid: Grid::default(),
             per_speaker: false,
@@ -184,14 +187,14 @@ pub fn run_experiment(
         .map(|o| if cfg.per_speaker { normalize_per_group(o.set.rows, o.set.speakers) } else { o.set.rows.to_vec() })
         .collect();
     let folds = loso_folds(inside.speakers);
-    let seeds: Vec<u64> = (0..cfg.seeds.max(1) as u64).collect();
-    // Runs without randomness (baselines on full data) need one seed only.
+    let seeds: Vec<u64> = (cfg.first_seed..cfg.first_seed + cfg.seeds.max(1) as u64).collect();
+    // Runs without randomness (baselines on full data) need one seed only: the first.
     let mut jobs = Vec::new();
     for &samples in &cfg.samples {
         for &seed in &seeds {
             for cond in conditions(cfg, outside.len(), seed) {
                 let deterministic = cond.representation.aae().is_none() && samples.is_none();
-                if deterministic && seed != 0 {
+                if deterministic && seed != cfg.first_seed {
                     continue;
                 }
                 jobs.push((samples, seed, cond));
@@ -361,7 +364,9 @@ pub fn markdown_report(rows: &[ResultRow]) -> String {
                 return None;
             }
             let diff = av.iter().zip(&bv).map(|(x, y)| x - y).sum::<f64>() / av.len() as f64;
-            Some((100.0 * diff, paired_permutation_p(&av, &bv)))
+            // Rounded to the printed 0.1 point first, and `+ 0.0` turns -0.0 into 0.0: no "-0.0".
+            let points = (1000.0 * diff).round() / 10.0 + 0.0;
+            Some((points, paired_permutation_p(&av, &bv)))
         };
         let setting = |c: &str, o: &Option<String>, d: &Option<usize>| {
             format!("{c}{} D={}", o.as_ref().map(|o| format!(" ← {o}")).unwrap_or_default(), d.unwrap_or(0))
@@ -414,6 +419,51 @@ mod tests {
     }
 
     #[test]
+    fn seeds_from_first_seed_repeat_nothing_and_match_a_run_of_that_seed_alone() {
+        // 4 speakers × 12 utterances; the labels shift a few features so the SVM has work to do.
+        let mut rng = Rng::new(7);
+        let (mut rows, mut labels, mut speakers) = (Vec::new(), Vec::new(), Vec::new());
+        for s in 0..4 {
+            for i in 0..12 {
+                let (a, v) = (i % 2 == 0, i % 3 == 0);
+                let shift = |j: usize| match j {
+                    0..=3 if a => 1.5,
+                    5 if v => 1.0,
+                    _ => 0.0,
+                };
+                rows.push((0..88).map(|j| rng.normal() + shift(j)).collect::<Vec<f64>>());
+                labels.push([Some(a), Some(v)]);
+                speakers.push(format!("s{s}"));
+            }
+        }
+        let corpora = vec!["toy".to_string(); rows.len()];
+        let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+        let run = |first_seed: u64, seeds: usize| {
+            let cfg = ExperimentConfig {
+                dims: vec![3],
+                seeds,
+                first_seed,
+                aae: AaeConfig { dims: 3, hidden: 8, epochs: 2, batch_size: 16, ..AaeConfig::default() },
+                conditions: vec!["baselinefs".into(), "aae".into()],
+                ..ExperimentConfig::default()
+            };
+            run_experiment(&set, &[], &cfg, &Device::flex(), &|_| true).expect("toy experiment")
+        };
+        let both = run(1, 2);
+        let seeds_of = |rows: &[ResultRow], c: &str| {
+            let mut s: Vec<u64> = rows.iter().filter(|r| r.condition == c && r.task == "activation").map(|r| r.seed).collect();
+            s.sort();
+            s
+        };
+        assert_eq!(seeds_of(&both, "baselinefs"), vec![1], "deterministic baselines run once, at the first seed");
+        assert_eq!(seeds_of(&both, "aae"), vec![1, 2]);
+        let alone = run(2, 1);
+        let aae2 = |rows: &[ResultRow]| rows.iter().filter(|r| r.condition == "aae" && r.seed == 2).cloned().collect::<Vec<_>>();
+        assert_eq!(aae2(&both), aae2(&alone), "a seed's result does not depend on which other seeds ran");
+        assert_eq!(aae2(&alone).len(), 2, "both tasks");
+    }
+
+    #[test]
     fn report_tests_enrichment_against_the_plain_aae_and_baselinefs() {
         let row = |condition: &str, ooc: Option<&str>, dims: Option<usize>, seed: u64, folds: &[f64]| ResultRow {
             task: "activation".into(),
@@ -437,6 +487,8 @@ mod tests {
             // Enrichment adds 3 points over the AAE in every fold, on average over its seeds.
             row("enriched", Some("x"), Some(10), 0, &shift(-0.02)),
             row("enriched", Some("x"), Some(10), 1, &shift(0.0)),
+            // A difference that rounds to zero prints as +0.0, never -0.0.
+            row("enriched", Some("y"), Some(10), 0, &shift(-0.0404)),
         ];
         let md = markdown_report(&rows);
         // All ten folds agree in sign: the exact two-sided p is 2 / 2^10.
@@ -444,6 +496,7 @@ mod tests {
         assert!(md.contains("| activation | enriched ← x D=10 | -1.0 | 0.002 |"), "{md}");
         assert!(md.contains("against the plain AAE of the same D"), "{md}");
         assert!(md.contains("| activation | enriched ← x D=10 | +3.0 | 0.002 |"), "{md}");
+        assert!(md.contains("| activation | enriched ← y D=10 | +0.0 | 0.002 |"), "{md}");
         assert!(md.contains("| task | baselinefs (88) | aae D=10 | enriched ← x D=10 |"), "{md}");
         assert!(!md.contains("| valence |"), "a task without results gets no row: {md}");
         assert!(md.contains("| activation | 74.5 (Ds=5) | 70.5 ± 0.0 (Ds=5) | 73.5 ± 1.4 (Ds=5) |"), "{md}");

@@ -220,6 +220,9 @@ pub struct EvaluateArgs {
     /// Seeds (repetitions).
     #[arg(long, default_value_t = 3)]
     pub seeds: usize,
+    /// First seed (seeds run from here: extend or split a run without repeating a seed).
+    #[arg(long = "first-seed", default_value_t = 0)]
+    pub first_seed: u64,
     /// Conditions to run.
     #[arg(long, value_delimiter = ',', default_value = "baseline,baselinefs,aae,enriched")]
     pub conditions: Vec<String>,
@@ -262,6 +265,7 @@ pub fn evaluate(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
         dims: a.dims.clone(),
         samples,
         seeds: a.seeds,
+        first_seed: a.first_seed,
         aae: a.method.aae(10, 0),
         grid: a.method.grid(),
         per_speaker: a.method.per_speaker,
