@@ -370,7 +370,8 @@ impl LiveTab {
                     .allow_zoom(false)
                     .allow_scroll(false)
                     .x_axis_label("seconds")
-                    .legend(egui_plot::Legend::default())
+                    // Top left: the newest estimates arrive at the right edge and must stay visible.
+                    .legend(egui_plot::Legend::default().position(egui_plot::Corner::LeftTop))
                     .show(ui, |p| {
                         p.line(egui_plot::Line::new("activation", act).color(egui::Color32::from_rgb(230, 90, 60)).width(2.0));
                         p.line(egui_plot::Line::new("valence", val).color(egui::Color32::from_rgb(70, 150, 240)).width(2.0));
