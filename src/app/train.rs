@@ -65,8 +65,7 @@ impl Default for TrainTab {
             in_context: None,
             out_of_context: None,
             enrich: true,
-            // The bundled model's code size (models/README.md: D = 64 beat D = 10).
-            dims: 64,
+            dims: AaeConfig::default().dims,
             neighbours: 10,
             epochs: 100,
             learning_rate: 0.0005,

@@ -91,8 +91,8 @@ pub struct TrainArgs {
     /// Out-of-context corpora for enrichment (manifest, folder or feature bank; repeat to pool).
     #[arg(long = "out-of-context")]
     pub out_of_context: Vec<PathBuf>,
-    /// Code size D (64, the bundled model's: better than 10 within and across corpora, models/README.md).
-    #[arg(long, default_value_t = 64)]
+    /// Code size D (the bundled model's).
+    #[arg(long, default_value_t = AaeConfig::default().dims)]
     pub dims: usize,
     /// Train on the 88 functionals without an autoencoder.
     #[arg(long)]
