@@ -68,6 +68,11 @@ fn builder(mode: u32) -> tempfile::Builder<'static, 'static> {
     b
 }
 
+/// Formats a float for CSV: shortest round-trip form; NaN as empty (as pandas writes it).
+pub fn fmt_value(v: f64) -> String {
+    if v.is_nan() { String::new() } else { format!("{v}") }
+}
+
 /// Quotes a CSV field when it needs it.
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }

@@ -104,7 +104,7 @@ fn files_tab_takes_a_typed_path_where_no_dialog_exists() {
     h.get_by_label("Add").click();
     h.run_steps(2);
     assert!(h.state().files.rows.is_empty());
-    assert!(h.state().messages.iter().any(|(err, m)| *err && m.contains("no-such-folder")), "{:?}", h.state().messages);
+    assert!(h.state().messages.iter().any(|m| m.is_error() && m.text().contains("no-such-folder")), "{:?}", h.state().messages);
     h.state_mut().files.path_input = root().join("assets").display().to_string();
     h.get_by_label("Add").click();
     run_until(&mut h, 120, "labels", |a| a.files.rows.len() == 2 && a.files.progress().is_none());

@@ -2,15 +2,15 @@
 //! the batch runs (cancellable), CSV export, and per-file contours and point on the plane.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::Receiver;
 
 use super::plane::{plane, to_plane};
-use super::{ActiveModel, Dialogs, Settings};
-use crate::classify::label::{CSV_HEADER, LabelRow, activation_word, csv_line, label_file, valence_word};
+use super::{ActiveModel, Message, Notifier, TabContext, View};
+use crate::classify::label::{CSV_HEADER, LabelRow, activation_word, csv_line, valence_word};
 use crate::egemaps::{self, Rate};
+use crate::jobs::label::label_files;
+use crate::jobs::{CancelToken, Event};
 
 /// One file in the table.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ pub enum SortBy {
 
 struct Job {
     rx: Receiver<(usize, LabelRow)>,
-    cancel: Arc<AtomicBool>,
+    cancel: CancelToken,
     total: usize,
     done: usize,
 }
@@ -79,18 +79,18 @@ impl FilesTab {
     }
 
     /// Adds files, and every audio file under folders, skipping ones already listed.
-    pub fn add_paths(&mut self, paths: &[PathBuf], notes: &mut Vec<(bool, String)>) -> usize {
+    pub fn add_paths(&mut self, paths: &[PathBuf], notes: &mut Vec<Message>) -> usize {
         let mut added = 0;
         for p in paths {
             let found = match crate::audio::find_audio_files(p) {
                 Ok(f) => f,
                 Err(e) => {
-                    notes.push((true, format!("{}: {e}", p.display())));
+                    notes.push(Message::Error(format!("{}: {e}", p.display())));
                     continue;
                 }
             };
             if found.is_empty() {
-                notes.push((true, format!("{}: no audio files", p.display())));
+                notes.push(Message::Error(format!("{}: no audio files", p.display())));
             }
             let base = if p.is_dir() { p.clone() } else { p.parent().map(|x| x.to_path_buf()).unwrap_or_default() };
             for f in found {
@@ -106,7 +106,7 @@ impl FilesTab {
     }
 
     /// Starts labelling every row without a result.
-    pub fn start(&mut self, model: &ActiveModel) {
+    pub fn start(&mut self, model: &ActiveModel, egui: &egui::Context) {
         if self.job.is_some() {
             return;
         }
@@ -116,36 +116,37 @@ impl FilesTab {
             return;
         }
         let (tx, rx) = crossbeam_channel::unbounded();
-        let cancel = Arc::new(AtomicBool::new(false));
+        let tx = Notifier::new(tx, egui);
+        let cancel = CancelToken::new();
         let c = cancel.clone();
         let predictor = model.predictor.clone();
         let total = todo.len();
         std::thread::spawn(move || {
-            use rayon::prelude::*;
-            todo.par_iter().for_each(|(i, p)| {
-                if c.load(Ordering::Relaxed) {
-                    return;
+            let (rows, paths): (Vec<usize>, Vec<PathBuf>) = todo.into_iter().unzip();
+            let sink = |e: Event| {
+                if let Event::Labelled { index, rows: labelled } = e
+                    && let Some(row) = labelled.into_iter().next()
+                {
+                    tx.send((rows[index], row));
                 }
-                let row = label_file(p, &predictor, None).into_iter().next();
-                if let Some(row) = row {
-                    let _ = tx.send((*i, row));
-                }
-            });
+            };
+            // Errors of single files arrive as rows; a cancel simply ends the batch.
+            let _ = label_files(&paths, &predictor, None, None, &sink, &c);
         });
         self.job = Some(Job { rx, cancel, total, done: 0 });
     }
 
     pub fn cancel(&mut self) {
         if let Some(j) = self.job.take() {
-            j.cancel.store(true, Ordering::SeqCst);
+            j.cancel.cancel();
         }
     }
 
-    pub fn poll(&mut self, notes: &mut Vec<(bool, String)>) {
+    pub fn poll(&mut self, notes: &mut Vec<Message>) {
         if let Some(j) = &mut self.job {
             for (i, row) in j.rx.try_iter() {
                 if let Some(e) = &row.error {
-                    notes.push((true, e.clone()));
+                    notes.push(Message::Error(e.clone()));
                 }
                 if let Some(r) = self.rows.get_mut(i) {
                     r.result = Some(row);
@@ -162,17 +163,18 @@ impl FilesTab {
             self.detail_rx = None;
             match r {
                 Ok(d) => self.detail = Some(d),
-                Err(e) => notes.push((true, e)),
+                Err(e) => notes.push(Message::Error(e)),
             }
         }
     }
 
-    fn select(&mut self, index: usize) {
+    fn select(&mut self, index: usize, egui: &egui::Context) {
         self.selected = Some(index);
         self.detail = None;
         let Some(row) = self.rows.get(index) else { return };
         let path = row.path.clone();
         let (tx, rx) = crossbeam_channel::bounded(1);
+        let tx = Notifier::new(tx, egui);
         std::thread::spawn(move || {
             let r = egemaps::extract_file(&path, Rate::Canonical, true).map_err(|e| e.to_string()).map(|an| {
                 let lld = an.lld.unwrap_or(egemaps::LldTable { rows: Vec::new(), duration_s: 0.0 });
@@ -186,7 +188,7 @@ impl FilesTab {
                     loudness: loud.iter().enumerate().map(|(i, v)| [t(i), *v]).collect(),
                 }
             });
-            let _ = tx.send(r);
+            tx.send(r);
         });
         self.detail_rx = Some(rx);
     }
@@ -228,14 +230,8 @@ impl FilesTab {
         idx
     }
 
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        model: Option<&ActiveModel>,
-        settings: &mut Settings,
-        dialogs: &dyn Dialogs,
-        notes: &mut Vec<(bool, String)>,
-    ) {
+    fn draw(&mut self, ui: &mut egui::Ui, cx: &mut TabContext<'_>) {
+        let (model, dialogs, notes) = (cx.model, cx.services.dialogs.as_ref(), &mut *cx.messages);
         // Drag and drop.
         let dropped: Vec<PathBuf> = ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
         let mut added = 0;
@@ -251,7 +247,7 @@ impl FilesTab {
             if ui.button("Add folder…").clicked()
                 && let Some(d) = dialogs.pick_folder("Folder of recordings")
             {
-                settings.last_audio_folder = Some(d.clone());
+                cx.settings.last_audio_folder = Some(d.clone());
                 added += self.add_paths(&[d], notes);
             }
             let typed =
@@ -272,8 +268,8 @@ impl FilesTab {
             {
                 let text = self.csv();
                 match crate::fsutil::write_atomic(&p, |w| w.write_all(text.as_bytes())) {
-                    Ok(()) => notes.push((false, format!("saved {}", p.display()))),
-                    Err(e) => notes.push((true, format!("{}: {e}", p.display()))),
+                    Ok(()) => notes.push(Message::Notice(format!("saved {}", p.display()))),
+                    Err(e) => notes.push(Message::Error(format!("{}: {e}", p.display()))),
                 }
             }
             if ui.add_enabled(!self.rows.is_empty() && self.job.is_none(), egui::Button::new("Clear")).clicked() {
@@ -292,8 +288,8 @@ impl FilesTab {
         });
         if added > 0 {
             match model {
-                Some(m) => self.start(m),
-                None => notes.push((true, "no model loaded: pick one at the top".into())),
+                Some(m) => self.start(m, cx.egui),
+                None => notes.push(Message::Error("no model loaded: pick one at the top".into())),
             }
         }
         ui.separator();
@@ -302,13 +298,13 @@ impl FilesTab {
             let table_w = (ui.available_width() - detail_w - 10.0).max(300.0);
             ui.vertical(|ui| {
                 ui.set_width(table_w);
-                self.table(ui);
+                self.table(ui, cx.egui);
             });
             ui.vertical(|ui| self.detail_ui(ui, detail_w));
         });
     }
 
-    fn table(&mut self, ui: &mut egui::Ui) {
+    fn table(&mut self, ui: &mut egui::Ui, egui: &egui::Context) {
         let order = self.sorted_indices();
         let mut clicked_row = None;
         let mut sort_click = None;
@@ -363,7 +359,7 @@ impl FilesTab {
             self.sort = if self.sort.0 == c { (c, !self.sort.1) } else { (c, true) };
         }
         if let Some(i) = clicked_row {
-            self.select(i);
+            self.select(i, egui);
         }
     }
 
@@ -395,5 +391,19 @@ impl FilesTab {
                 ui.spinner();
             }
         }
+    }
+}
+
+impl View for FilesTab {
+    fn poll(&mut self, cx: &mut TabContext<'_>) {
+        FilesTab::poll(self, cx.messages);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut TabContext<'_>) {
+        self.draw(ui, cx);
+    }
+
+    fn is_running(&self) -> bool {
+        FilesTab::is_running(self)
     }
 }

@@ -4,61 +4,29 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use egui::Vec2;
 
 use super::plane::{plane, to_plane};
-use super::{ActiveModel, Dialogs, Settings};
-use crate::audio::{self, CANONICAL_RATE, InputDevice, LiveEvent, LiveInput};
+use super::{ActiveModel, Message, Notifier, Settings, TabContext, View};
+use crate::audio::{self, InputDevice};
 use crate::classify::label::{activation_word, valence_word};
-use crate::classify::pipeline::{Prediction, Predictor};
-use crate::egemaps::{N_FEATURES, StreamingExtractor};
+use crate::jobs::live::{self, Calibration, LiveCommand, LiveConfig, LivePlan, LiveSource};
+use crate::jobs::{CancelToken, Event, JobError};
 
-/// Minimum share of voiced frames for a window to count as speech.
-pub const SPEECH_VOICED_RATIO: f64 = 0.15;
-/// Speech windows a calibration collects.
-const CALIBRATION_WINDOWS: usize = 16;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum LiveSource {
-    Microphone(Option<String>),
-    File(PathBuf),
-}
-
-enum Command {
-    Calibrate,
-    ResetCalibration,
-}
-
-/// One analysis result.
-#[derive(Debug, Clone)]
-pub struct Estimate {
-    /// Stream time of the window's end (s).
-    pub t_s: f64,
-    pub prediction: Option<Prediction>,
-    pub voiced_ratio: f64,
-    /// When the newest sound in the window was captured.
-    pub captured_at: Instant,
-}
+pub use crate::jobs::live::Estimate;
 
 enum Update {
-    Level(f32),
-    Estimate(Estimate),
-    Calibration(Option<usize>),
-    Notice(String),
-    Error(String),
-    Ended,
+    Event(Event),
+    Ended(Result<live::LiveSummary, JobError>),
 }
 
 struct Session {
     rx: Receiver<Update>,
-    cmd: Sender<Command>,
-    stop: Arc<AtomicBool>,
+    cmd: Sender<LiveCommand>,
+    stop: CancelToken,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -75,8 +43,7 @@ pub struct LiveTab {
     pub speech: bool,
     pub latency_ms: Option<f64>,
     pub last: Option<Estimate>,
-    pub calibration: Option<usize>,
-    pub calibrating: bool,
+    pub calibration: Calibration,
     pub record: bool,
     window_s: f64,
     update_s: f64,
@@ -98,8 +65,7 @@ impl LiveTab {
             speech: false,
             latency_ms: None,
             last: None,
-            calibration: None,
-            calibrating: false,
+            calibration: Calibration::Off,
             record: false,
             window_s: settings.window_s,
             update_s: settings.update_s,
@@ -118,7 +84,7 @@ impl LiveTab {
         self.use_file = true;
     }
 
-    pub fn start(&mut self, model: &ActiveModel, settings: &Settings, notes: &mut Vec<(bool, String)>) {
+    pub fn start(&mut self, model: &ActiveModel, settings: &Settings, notes: &mut Vec<Message>, egui: &egui::Context) {
         if self.session.is_some() {
             return;
         }
@@ -126,24 +92,33 @@ impl LiveTab {
             (Some(p), true) => LiveSource::File(p.clone()),
             _ => LiveSource::Microphone(settings.input_device.clone()),
         };
-        let record_to = self.record.then(|| {
+        let record = self.record.then(|| {
             let dir = settings.last_audio_folder.clone().unwrap_or_else(std::env::temp_dir);
-            dir.join(format!("valar-session-{}", crate::cli::timestamp_for_file()))
+            dir.join(format!("valar-session-{}", crate::jobs::timestamp_for_file()))
         });
+        let plan = LivePlan {
+            source,
+            config: LiveConfig { window_s: settings.window_s, update_s: settings.update_s, ..LiveConfig::default() },
+            record,
+            calibrate_at_start: false,
+        };
         let (tx, rx) = crossbeam_channel::unbounded();
-        let (ctx_tx, cmd_rx) = crossbeam_channel::unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
+        let tx = Notifier::new(tx, egui);
+        let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
+        let stop = CancelToken::new();
         let stop_w = stop.clone();
         let predictor = model.predictor.clone();
-        let (w, h) = (settings.window_s, settings.update_s);
-        self.window_s = w;
-        self.update_s = h;
+        self.window_s = plan.config.window_s;
+        self.update_s = plan.config.update_s;
         let handle = std::thread::Builder::new()
             .name("valar-live".into())
-            .spawn(move || run_worker(source, predictor, w, h, record_to, tx, cmd_rx, stop_w))
+            .spawn(move || {
+                let r = live::run(&plan, predictor, &|e| tx.send(Update::Event(e)), &stop_w, &cmd_rx);
+                tx.send(Update::Ended(r));
+            })
             .ok();
         if handle.is_none() {
-            notes.push((true, "could not start the analysis thread".into()));
+            notes.push(Message::Error("could not start the analysis thread".into()));
             return;
         }
         self.trail.clear();
@@ -151,28 +126,27 @@ impl LiveTab {
         self.last = None;
         self.latency_ms = None;
         self.estimates = 0;
-        self.session = Some(Session { rx, cmd: ctx_tx, stop, handle });
+        self.calibration = Calibration::Off;
+        self.session = Some(Session { rx, cmd: cmd_tx, stop, handle });
     }
 
     pub fn stop(&mut self) {
         if let Some(mut s) = self.session.take() {
-            s.stop.store(true, Ordering::SeqCst);
+            s.stop.cancel();
             // The worker finishes its recording files before it ends; wait for it.
             if let Some(h) = s.handle.take() {
                 let _ = h.join();
             }
-            while let Ok(u) = s.rx.try_recv() {
-                if let Update::Notice(_) | Update::Error(_) = u {
-                    // Drained by the next poll through `pending`.
-                    self.pending.push(u);
-                }
-            }
+            // Its last words (the saved recording, an error) are shown by the next poll.
+            self.pending.extend(s.rx.try_iter().filter(|u| matches!(u, Update::Event(Event::Notice(_)) | Update::Ended(Err(_)))));
         }
-        self.calibrating = false;
+        if matches!(self.calibration, Calibration::Collecting { .. }) {
+            self.calibration = Calibration::Off;
+        }
     }
 
     /// Applies worker updates; returns messages for the user.
-    pub fn poll(&mut self, notes: &mut Vec<(bool, String)>) {
+    pub fn poll(&mut self, notes: &mut Vec<Message>) {
         let mut updates: Vec<Update> = std::mem::take(&mut self.pending);
         if let Some(s) = &self.session {
             updates.extend(s.rx.try_iter());
@@ -180,18 +154,24 @@ impl LiveTab {
         let mut ended = false;
         for u in updates {
             match u {
-                Update::Level(db) => self.level_db = db,
-                Update::Estimate(e) => self.apply(e),
-                Update::Calibration(c) => {
-                    self.calibration = c;
-                    self.calibrating = false;
-                    if let Some(n) = c {
-                        notes.push((false, format!("calibrated on {n} windows of your speech")));
+                Update::Event(Event::Level(db)) => self.level_db = db,
+                Update::Event(Event::Estimate(e)) => self.apply(e),
+                Update::Event(Event::Calibration(c)) => {
+                    if let Calibration::Calibrated { windows } = c
+                        && self.calibration != c
+                    {
+                        notes.push(Message::Notice(format!("calibrated on {windows} windows of your speech")));
                     }
+                    self.calibration = c;
                 }
-                Update::Notice(t) => notes.push((false, t)),
-                Update::Error(t) => notes.push((true, t)),
-                Update::Ended => ended = true,
+                Update::Event(Event::Notice(t)) => notes.push(Message::Notice(t)),
+                Update::Event(_) => {}
+                Update::Ended(r) => {
+                    if let Err(e) = r {
+                        notes.push(Message::Error(e.to_string()));
+                    }
+                    ended = true;
+                }
             }
         }
         if ended {
@@ -200,7 +180,7 @@ impl LiveTab {
     }
 
     fn apply(&mut self, e: Estimate) {
-        self.speech = e.voiced_ratio >= SPEECH_VOICED_RATIO;
+        self.speech = e.speech;
         self.latency_ms = Some(e.captured_at.elapsed().as_secs_f64() * 1000.0);
         if let Some(p) = &e.prediction {
             self.estimates += 1;
@@ -216,14 +196,9 @@ impl LiveTab {
         self.last = Some(e);
     }
 
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        model: Option<&ActiveModel>,
-        settings: &mut Settings,
-        dialogs: &dyn Dialogs,
-        notes: &mut Vec<(bool, String)>,
-    ) {
+    fn draw(&mut self, ui: &mut egui::Ui, cx: &mut TabContext<'_>) {
+        let (model, dialogs) = (cx.model, cx.services.dialogs.as_ref());
+        let settings = &mut *cx.settings;
         let running = self.session.is_some();
         ui.horizontal_wrapped(|ui| {
             let input_label = ui.label("Input:");
@@ -284,7 +259,7 @@ impl LiveTab {
             match (running, model) {
                 (false, Some(m)) => {
                     if ui.button("▶ Start").clicked() {
-                        self.start(m, settings, notes);
+                        self.start(m, settings, cx.messages, cx.egui);
                     }
                 }
                 (false, None) => {
@@ -306,22 +281,29 @@ impl LiveTab {
                 ui.add(egui::DragValue::new(&mut settings.update_s).range(0.1..=5.0).speed(0.05).suffix(" s")).labelled_by(name.id);
             });
             ui.separator();
-            let cal_text = match (self.calibrating, self.calibration) {
-                (true, _) => "calibrating: keep talking…".to_string(),
-                (false, Some(n)) => format!("calibrated ({n} windows)"),
-                (false, None) => "not calibrated".to_string(),
+            let need_s = LiveConfig::default().calibration_s;
+            let cal_text = match self.calibration {
+                Calibration::Collecting { have, need } => format!("calibrating: keep talking… ({have}/{need})"),
+                Calibration::Calibrated { windows } => format!("calibrated ({windows} windows)"),
+                Calibration::Off => "not calibrated".to_string(),
             };
             ui.label(cal_text);
-            if ui.add_enabled(running && !self.calibrating, egui::Button::new("Calibrate to my voice")).clicked()
+            let collecting = matches!(self.calibration, Calibration::Collecting { .. });
+            if ui
+                .add_enabled(running && !collecting, egui::Button::new("Calibrate to my voice"))
+                .on_hover_text(format!(
+                    "Speak calmly and naturally, in your everyday voice, for about {need_s:.0} s of speech \
+                     (pauses do not count). valar then measures your voice against that."
+                ))
+                .clicked()
                 && let Some(s) = &self.session
             {
-                let _ = s.cmd.send(Command::Calibrate);
-                self.calibrating = true;
+                let _ = s.cmd.send(LiveCommand::Calibrate);
             }
-            if ui.add_enabled(self.calibration.is_some() && running, egui::Button::new("Reset")).clicked()
+            if ui.add_enabled(self.calibration != Calibration::Off && running, egui::Button::new("Reset")).clicked()
                 && let Some(s) = &self.session
             {
-                let _ = s.cmd.send(Command::ResetCalibration);
+                let _ = s.cmd.send(LiveCommand::ResetCalibration);
             }
         });
         ui.separator();
@@ -387,156 +369,16 @@ impl Drop for LiveTab {
     }
 }
 
-/// Where in the stream each captured block ends, to date analysis windows.
-struct CaptureClock {
-    blocks: VecDeque<(usize, Instant)>,
-    total: usize,
-}
-
-impl CaptureClock {
-    fn push(&mut self, n: usize, at: Instant) {
-        self.total += n;
-        self.blocks.push_back((self.total, at));
-        while self.blocks.len() > 2000 {
-            self.blocks.pop_front();
-        }
+impl View for LiveTab {
+    fn poll(&mut self, cx: &mut TabContext<'_>) {
+        LiveTab::poll(self, cx.messages);
     }
 
-    fn time_of(&self, sample: usize) -> Instant {
-        self.blocks.iter().find(|(end, _)| *end >= sample).or(self.blocks.back()).map(|b| b.1).unwrap_or_else(Instant::now)
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut TabContext<'_>) {
+        self.draw(ui, cx);
     }
-}
 
-#[allow(clippy::too_many_arguments)]
-fn run_worker(
-    source: LiveSource,
-    predictor: Arc<Predictor>,
-    window_s: f64,
-    update_s: f64,
-    record_to: Option<PathBuf>,
-    tx: Sender<Update>,
-    cmd: Receiver<Command>,
-    stop: Arc<AtomicBool>,
-) {
-    let input = match &source {
-        LiveSource::Microphone(id) => LiveInput::microphone(id.as_deref()),
-        LiveSource::File(p) => LiveInput::file(p, 1.0, 20),
-    };
-    let input = match input {
-        Ok(i) => i,
-        Err(e) => {
-            let _ = tx.send(Update::Error(e.to_string()));
-            let _ = tx.send(Update::Ended);
-            return;
-        }
-    };
-    let _ = tx.send(Update::Notice(format!("listening to {}", input.description)));
-    let mut ex = match StreamingExtractor::new(CANONICAL_RATE, window_s, update_s) {
-        Ok(x) => x,
-        Err(e) => {
-            let _ = tx.send(Update::Error(e.to_string()));
-            let _ = tx.send(Update::Ended);
-            return;
-        }
-    };
-    let mut clock = CaptureClock { blocks: VecDeque::new(), total: 0 };
-    let mut recorded: Vec<f32> = Vec::new();
-    let mut rows: Vec<String> = Vec::new();
-    let mut shift: Option<Vec<f64>> = None;
-    let mut collecting: Option<Vec<[f64; N_FEATURES]>> = None;
-    let frame_tail = (0.05 * CANONICAL_RATE as f64) as usize; // a 60 ms frame ends 50 ms after the next hop
-    let mut ended = false;
-    while !stop.load(Ordering::Relaxed) && !ended {
-        while let Ok(c) = cmd.try_recv() {
-            match c {
-                Command::Calibrate => collecting = Some(Vec::new()),
-                Command::ResetCalibration => {
-                    shift = None;
-                    let _ = tx.send(Update::Calibration(None));
-                }
-            }
-        }
-        let ev = match input.events().recv_timeout(Duration::from_millis(100)) {
-            Ok(ev) => ev,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
-            Err(_) => break,
-        };
-        match ev {
-            LiveEvent::Audio { samples, captured_at } => {
-                clock.push(samples.len(), captured_at);
-                let ms = samples.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / samples.len().max(1) as f64;
-                let _ = tx.send(Update::Level((10.0 * ms.max(1e-10).log10()) as f32));
-                if record_to.is_some() {
-                    recorded.extend_from_slice(&samples);
-                }
-                for w in ex.push(&samples) {
-                    let speech = w.voiced_ratio >= SPEECH_VOICED_RATIO && w.functionals.is_valid();
-                    let mut raw = w.functionals.0;
-                    if speech && let Some(c) = collecting.as_mut() {
-                        c.push(raw);
-                        if c.len() >= CALIBRATION_WINDOWS {
-                            let n = c.len() as f64;
-                            let mean: Vec<f64> = (0..N_FEATURES).map(|j| c.iter().map(|r| r[j]).sum::<f64>() / n).collect();
-                            // Move the speaker's mean onto the model's training mean.
-                            shift = Some(mean.iter().zip(&predictor.normalizer.mean).map(|(u, m)| m - u).collect());
-                            let _ = tx.send(Update::Calibration(Some(c.len())));
-                            collecting = None;
-                        }
-                    }
-                    if let Some(s) = &shift {
-                        for (v, d) in raw.iter_mut().zip(s) {
-                            *v += d;
-                        }
-                    }
-                    let prediction = speech.then(|| predictor.predict(&[raw.to_vec()])[0]);
-                    let end_sample = (w.end_s * CANONICAL_RATE as f64) as usize + frame_tail;
-                    if let Some(p) = &prediction {
-                        rows.push(format!(
-                            "{:.2},{},{:.4},{},{:.4},{:.3}",
-                            w.end_s,
-                            activation_word(p.activation_high),
-                            p.activation_score,
-                            valence_word(p.valence_positive),
-                            p.valence_score,
-                            w.voiced_ratio
-                        ));
-                    }
-                    let _ = tx.send(Update::Estimate(Estimate {
-                        t_s: w.end_s,
-                        prediction,
-                        voiced_ratio: w.voiced_ratio,
-                        captured_at: clock.time_of(end_sample),
-                    }));
-                }
-            }
-            LiveEvent::Overrun { dropped_samples } => {
-                let _ = tx.send(Update::Notice(format!("audio over-run: {dropped_samples} samples lost")));
-            }
-            LiveEvent::DeviceLost(why) => {
-                let _ = tx.send(Update::Error(format!("{}: {why}", input.description)));
-                ended = true;
-            }
-            LiveEvent::Finished => ended = true,
-        }
+    fn is_running(&self) -> bool {
+        LiveTab::is_running(self)
     }
-    input.stop();
-    if let Some(base) = record_to {
-        let wav = base.with_extension("wav");
-        let csv = base.with_extension("csv");
-        let r = audio::write_wav(&wav, &recorded, CANONICAL_RATE).map_err(|e| e.to_string()).and_then(|_| {
-            crate::fsutil::write_atomic(&csv, |w| {
-                writeln!(w, "t_s,activation,activation_score,valence,valence_score,voiced_ratio")?;
-                for r in &rows {
-                    writeln!(w, "{r}")?;
-                }
-                Ok(())
-            })
-            .map_err(|e| format!("{}: {e}", csv.display()))
-        });
-        let _ = tx.send(match r {
-            Ok(()) => Update::Notice(format!("session saved to {} and {}", wav.display(), csv.display())),
-            Err(e) => Update::Error(format!("could not save the session: {e}")),
-        });
-    }
-    let _ = tx.send(Update::Ended);
 }

@@ -1,7 +1,9 @@
 //! The desktop app (eframe/egui): Live, Files and Train tabs over the same library.
 //!
-//! Everything slow runs on worker threads that report through channels; the UI thread only
-//! drains those channels and paints, so it never waits on audio, analysis or training.
+//! Each tab is a [`View`] over the library's jobs (`crate::jobs`): it builds a plan, runs it on
+//! a worker thread whose events arrive through a channel — each one also asks egui for a
+//! repaint, so the window wakes exactly when there is news — and shows them. The UI thread
+//! only drains those channels and paints, so it never waits on audio, analysis or training.
 //! File dialogs and model locations come from [`Services`], so tests can drive the real app
 //! with injected paths.
 
@@ -16,7 +18,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::bundle::{Bundle, default_model_dir};
+use crate::classify::bundle::{Bundle, BundleError, default_model_dir};
 use crate::classify::pipeline::Predictor;
 use crate::model::{DeviceChoice, select_device};
 
@@ -110,6 +112,78 @@ pub enum Tab {
     Train,
 }
 
+impl Tab {
+    pub const ALL: [Tab; 3] = [Tab::Live, Tab::Files, Tab::Train];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Live => "Live",
+            Tab::Files => "Files",
+            Tab::Train => "Train",
+        }
+    }
+}
+
+/// A message for the user, shown in the bar at the bottom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Notice(String),
+    Error(String),
+}
+
+impl Message {
+    pub fn is_error(&self) -> bool {
+        matches!(self, Message::Error(_))
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            Message::Notice(t) | Message::Error(t) => t,
+        }
+    }
+}
+
+/// What a tab may reach of the app while it polls or draws.
+pub struct TabContext<'a> {
+    pub model: Option<&'a ActiveModel>,
+    pub settings: &'a mut Settings,
+    pub services: &'a Services,
+    /// Messages for the user, appended.
+    pub messages: &'a mut Vec<Message>,
+    /// A model folder to activate after this frame (a model a tab just trained).
+    pub activate: Option<PathBuf>,
+    /// For workers to request a repaint when they have news.
+    pub egui: &'a egui::Context,
+}
+
+/// One tab of the app.
+pub trait View {
+    /// Applies what the tab's workers reported since the last frame.
+    fn poll(&mut self, cx: &mut TabContext<'_>);
+    /// Draws the tab.
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut TabContext<'_>);
+    /// Whether one of the tab's workers is running.
+    fn is_running(&self) -> bool;
+}
+
+/// A channel sender that wakes the UI for every message it delivers.
+#[derive(Clone)]
+pub(crate) struct Notifier<T> {
+    tx: crossbeam_channel::Sender<T>,
+    ctx: egui::Context,
+}
+
+impl<T> Notifier<T> {
+    pub(crate) fn new(tx: crossbeam_channel::Sender<T>, ctx: &egui::Context) -> Self {
+        Self { tx, ctx: ctx.clone() }
+    }
+
+    pub(crate) fn send(&self, v: T) {
+        let _ = self.tx.send(v);
+        self.ctx.request_repaint();
+    }
+}
+
 /// The loaded model the tabs share.
 #[derive(Clone)]
 pub struct ActiveModel {
@@ -119,9 +193,9 @@ pub struct ActiveModel {
     pub summary: String,
 }
 
-pub(crate) fn load_model(path: &Path) -> Result<ActiveModel, String> {
+pub(crate) fn load_model(path: &Path) -> Result<ActiveModel, BundleError> {
     let (device, _) = select_device(DeviceChoice::Cpu);
-    let b = Bundle::load(path, &device).map_err(|e| e.to_string())?;
+    let b = Bundle::load(path, &device)?;
     let summary = format!(
         "{} · activation on {} dims, valence on {} dims{}",
         match b.representation.aae() {
@@ -158,7 +232,7 @@ pub struct ValarApp {
     pub files: FilesTab,
     pub train: TrainTab,
     /// Messages for the user (errors and notices), newest last.
-    pub messages: Vec<(bool, String)>,
+    pub messages: Vec<Message>,
 }
 
 const SETTINGS_KEY: &str = "valar-settings";
@@ -201,14 +275,14 @@ impl ValarApp {
                 self.model_error = None;
             }
             Err(e) => {
-                self.model_error = Some(e.clone());
-                self.messages.push((true, format!("could not load model: {e}")));
+                self.model_error = Some(e.to_string());
+                self.notify(Message::Error(format!("could not load model: {e}")));
             }
         }
     }
 
-    pub fn notify(&mut self, error: bool, text: impl Into<String>) {
-        self.messages.push((error, text.into()));
+    pub fn notify(&mut self, m: Message) {
+        self.messages.push(m);
         if self.messages.len() > 50 {
             self.messages.remove(0);
         }
@@ -218,8 +292,8 @@ impl ValarApp {
         ui.horizontal(|ui| {
             ui.heading("valar");
             ui.separator();
-            for (tab, label) in [(Tab::Live, "Live"), (Tab::Files, "Files"), (Tab::Train, "Train")] {
-                ui.selectable_value(&mut self.settings.tab, tab, label);
+            for tab in Tab::ALL {
+                ui.selectable_value(&mut self.settings.tab, tab, tab.label());
             }
             ui.separator();
             let model_label = ui.label("Model:");
@@ -255,46 +329,53 @@ impl ValarApp {
     }
 
     fn message_bar(&mut self, ui: &mut egui::Ui) {
-        let Some((err, text)) = self.messages.last().cloned() else { return };
+        let Some(m) = self.messages.last().cloned() else { return };
         ui.horizontal(|ui| {
-            let color = if err { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
-            ui.label(egui::RichText::new(text).color(color));
+            let color = if m.is_error() { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
+            ui.label(egui::RichText::new(m.text()).color(color));
             if ui.small_button("dismiss").clicked() {
                 self.messages.clear();
             }
         });
     }
 
+    /// Runs `f` on every tab (or only the `only` one) with the app's context, then applies
+    /// the messages and the model activation it produced.
+    fn with_views(&mut self, egui: &egui::Context, only: Option<Tab>, mut f: impl FnMut(&mut dyn View, &mut TabContext<'_>)) {
+        let mut messages = Vec::new();
+        let Self { live, files, train, settings, services, model, .. } = self;
+        let mut cx = TabContext { model: model.as_ref(), settings, services, messages: &mut messages, activate: None, egui };
+        let views: [(Tab, &mut dyn View); 3] = [(Tab::Live, live), (Tab::Files, files), (Tab::Train, train)];
+        for (tab, view) in views {
+            if only.is_none_or(|o| o == tab) {
+                f(view, &mut cx);
+            }
+        }
+        let activate = cx.activate.take();
+        for m in messages {
+            self.notify(m);
+        }
+        if let Some(p) = activate {
+            self.activate_model(&p);
+        }
+    }
+
     /// One frame of the whole app (what eframe's `App::ui` calls).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         // Drain workers first, so this frame paints their latest results.
-        let mut notes = Vec::new();
-        self.live.poll(&mut notes);
-        self.files.poll(&mut notes);
-        if let Some(new_model) = self.train.poll(&mut notes) {
-            self.activate_model(&new_model);
-        }
-        for (e, t) in notes {
-            self.notify(e, t);
-        }
+        self.with_views(&ctx, None, |v, cx| v.poll(cx));
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("messages").show(ui, |ui| self.message_bar(ui));
         egui::CentralPanel::default_margins().show(ui, |ui| {
-            let model = self.model.clone();
-            let mut notes = Vec::new();
-            match self.settings.tab {
-                Tab::Live => self.live.ui(ui, model.as_ref(), &mut self.settings, self.services.dialogs.as_ref(), &mut notes),
-                Tab::Files => self.files.ui(ui, model.as_ref(), &mut self.settings, self.services.dialogs.as_ref(), &mut notes),
-                Tab::Train => self.train.ui(ui, model.as_ref(), &mut self.settings, &self.services, &mut notes),
-            }
-            for (e, t) in notes {
-                self.notify(e, t);
-            }
+            let tab = self.settings.tab;
+            self.with_views(&ctx, Some(tab), |v, cx| v.ui(ui, cx));
         });
-        if self.live.is_running() || self.files.is_running() || self.train.is_running() {
-            ctx.request_repaint_after(std::time::Duration::from_millis(50));
-        }
+    }
+
+    /// Whether any tab's worker is running.
+    pub fn is_busy(&self) -> bool {
+        self.live.is_running() || self.files.is_running() || self.train.is_running()
     }
 }
 

@@ -3,39 +3,23 @@
 //! against the baseline, an atomic save, and the new model becomes the active one.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 
-use super::{ActiveModel, Services, Settings};
-use crate::classify::Grid;
-use crate::classify::bundle::{BANK_FILE, Bundle, Metadata};
-use crate::classify::experiment::{ExperimentConfig, OutOfContext, run_experiment};
-use crate::classify::pipeline::{LabelledSet, PipelineConfig, Representation, train_predictor};
-use crate::corpus::{FeatureCache, LabelledData, load_labelled};
-use crate::model::{AaeConfig, DeviceChoice, EpochLosses, select_device};
-
-/// One line of the evaluation report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReportLine {
-    pub task: String,
-    pub baseline_uar: f64,
-    pub method_uar: f64,
-    pub method_ds: usize,
-}
+use super::{ActiveModel, Message, Notifier, TabContext, View};
+use crate::classify::bundle::BANK_FILE;
+use crate::jobs::train::{self, CheckLine, Recipe, TrainPlan, Trained};
+use crate::jobs::{CancelToken, Event, JobError};
+use crate::model::{AaeConfig, DeviceChoice, EpochLosses};
 
 enum Msg {
-    Stage(String, f32),
-    Epoch(String, EpochLosses),
-    Report(Vec<ReportLine>),
-    Saved(PathBuf),
-    Failed(String),
+    Event(Event),
+    Done(Result<Trained, JobError>),
 }
 
 struct Job {
     rx: Receiver<Msg>,
-    cancel: Arc<AtomicBool>,
+    cancel: CancelToken,
 }
 
 pub struct TrainTab {
@@ -54,23 +38,24 @@ pub struct TrainTab {
     pub stage: String,
     pub progress: f32,
     pub losses: Vec<(String, EpochLosses)>,
-    pub report: Option<Vec<ReportLine>>,
+    pub report: Option<Vec<CheckLine>>,
     pub saved: Option<PathBuf>,
     pub failed: Option<String>,
 }
 
 impl Default for TrainTab {
     fn default() -> Self {
+        let plan = TrainPlan::default();
         Self {
             in_context: None,
             out_of_context: None,
-            enrich: true,
-            dims: AaeConfig::default().dims,
-            neighbours: 10,
-            epochs: 100,
-            learning_rate: 0.0005,
-            device: DeviceChoice::Auto,
-            name: "my-model".into(),
+            enrich: plan.recipe == Recipe::Enriched,
+            dims: plan.aae.dims,
+            neighbours: plan.aae.neighbours,
+            epochs: plan.aae.epochs,
+            learning_rate: plan.aae.learning_rate,
+            device: plan.device,
+            name: plan.output.display().to_string(),
             evaluate: true,
             job: None,
             stage: String::new(),
@@ -83,35 +68,23 @@ impl Default for TrainTab {
     }
 }
 
-/// Everything a training run needs, moved into the worker.
-struct Request {
-    in_context: PathBuf,
-    out_of_context: Option<PathBuf>,
-    aae: AaeConfig,
-    enrich: bool,
-    evaluate: bool,
-    device: DeviceChoice,
-    output: PathBuf,
-    cache_dir: PathBuf,
-}
-
 impl TrainTab {
     pub fn is_running(&self) -> bool {
         self.job.is_some()
     }
 
     /// Starts training; the model is saved under `services.user_models/<name>`.
-    pub fn start(&mut self, model: Option<&ActiveModel>, services: &Services, notes: &mut Vec<(bool, String)>) {
+    pub fn start(&mut self, model: Option<&ActiveModel>, services: &super::Services, notes: &mut Vec<Message>, egui: &egui::Context) {
         if self.job.is_some() {
             return;
         }
         let Some(inside) = self.in_context.clone() else {
-            notes.push((true, "choose an in-context corpus first".into()));
+            notes.push(Message::Error("choose an in-context corpus first".into()));
             return;
         };
         let name: String = self.name.trim().chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
         if name.is_empty() {
-            notes.push((true, "give the model a name".into()));
+            notes.push(Message::Error("give the model a name".into()));
             return;
         }
         let ooc = match (&self.out_of_context, model) {
@@ -120,34 +93,34 @@ impl TrainTab {
             _ => None,
         };
         if self.enrich && ooc.is_none() {
-            notes.push((true, "enrichment needs an out-of-context bank: the active model has none, choose one".into()));
+            notes.push(Message::Error("enrichment needs an out-of-context bank: the active model has none, choose one".into()));
             return;
         }
-        let req = Request {
-            in_context: inside,
-            out_of_context: if self.enrich { ooc } else { None },
+        let plan = TrainPlan {
+            in_context: vec![inside],
+            out_of_context: if self.enrich { ooc.into_iter().collect() } else { Vec::new() },
+            recipe: if self.enrich { Recipe::Enriched } else { Recipe::Aae },
             aae: AaeConfig {
                 dims: self.dims,
                 neighbours: self.neighbours,
                 epochs: self.epochs,
                 learning_rate: self.learning_rate,
-                ..AaeConfig::default()
+                ..TrainPlan::default().aae
             },
-            enrich: self.enrich,
-            evaluate: self.evaluate,
             device: self.device,
+            check: self.evaluate,
             output: services.user_models.join(name),
             cache_dir: services.cache_dir.clone(),
+            command: "trained in the valar app".into(),
+            ..TrainPlan::default()
         };
         let (tx, rx) = crossbeam_channel::unbounded();
-        let cancel = Arc::new(AtomicBool::new(false));
+        let tx = Notifier::new(tx, egui);
+        let cancel = CancelToken::new();
         let c = cancel.clone();
         std::thread::spawn(move || {
-            let r = run(req, &tx, &c);
-            let _ = tx.send(match r {
-                Ok(p) => Msg::Saved(p),
-                Err(e) => Msg::Failed(e),
-            });
+            let r = train::run(&plan, &|e| tx.send(Msg::Event(e)), &c);
+            tx.send(Msg::Done(r));
         });
         self.losses.clear();
         self.report = None;
@@ -160,35 +133,39 @@ impl TrainTab {
 
     pub fn cancel(&mut self) {
         if let Some(j) = &self.job {
-            j.cancel.store(true, Ordering::SeqCst);
+            j.cancel.cancel();
         }
     }
 
     /// Applies worker messages; returns the path of a newly saved model to activate.
-    pub fn poll(&mut self, notes: &mut Vec<(bool, String)>) -> Option<PathBuf> {
+    pub fn poll(&mut self, notes: &mut Vec<Message>) -> Option<PathBuf> {
         let job = self.job.as_ref()?;
         let mut out = None;
         let mut finished = false;
         for m in job.rx.try_iter() {
             match m {
-                Msg::Stage(s, p) => {
-                    self.stage = s;
-                    self.progress = p;
+                Msg::Event(Event::Stage { name, fraction }) => {
+                    self.stage = name;
+                    self.progress = fraction;
                 }
-                Msg::Epoch(stage, l) => self.losses.push((stage, l)),
-                Msg::Report(r) => self.report = Some(r),
-                Msg::Saved(p) => {
-                    notes.push((false, format!("model saved to {} and activated", p.display())));
+                Msg::Event(Event::Epoch { stage, losses, .. }) => self.losses.push((stage, losses)),
+                Msg::Event(Event::Skipped(s)) => notes.push(Message::Notice(format!("skipped: {s}"))),
+                Msg::Event(_) => {}
+                Msg::Done(Ok(t)) => {
+                    notes.push(Message::Notice(format!("model saved to {} and activated", t.path.display())));
                     self.stage = "done".into();
                     self.progress = 1.0;
-                    self.saved = Some(p.clone());
-                    out = Some(p);
+                    self.report = t.check;
+                    self.saved = Some(t.path.clone());
+                    out = Some(t.path);
                     finished = true;
                 }
-                Msg::Failed(e) => {
-                    notes.push((e != "cancelled", format!("training: {e}")));
-                    self.stage = e.clone();
-                    self.failed = Some(e);
+                Msg::Done(Err(e)) => {
+                    // A cancel is the user's choice, not a failure: a notice, not an error.
+                    let text = format!("training: {e}");
+                    notes.push(if e.is_cancelled() { Message::Notice(text) } else { Message::Error(text) });
+                    self.stage = e.to_string();
+                    self.failed = Some(e.to_string());
                     finished = true;
                 }
             }
@@ -199,14 +176,8 @@ impl TrainTab {
         out
     }
 
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        model: Option<&ActiveModel>,
-        settings: &mut Settings,
-        services: &Services,
-        notes: &mut Vec<(bool, String)>,
-    ) {
+    fn draw(&mut self, ui: &mut egui::Ui, cx: &mut TabContext<'_>) {
+        let (model, services) = (cx.model, cx.services);
         let running = self.job.is_some();
         ui.add_enabled_ui(!running, |ui| {
             egui::Grid::new("train-form").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
@@ -221,13 +192,13 @@ impl TrainTab {
                     if ui.button("Manifest CSV…").clicked()
                         && let Some(p) = services.dialogs.pick_csv("In-context manifest (path,speaker,…,activation,valence)")
                     {
-                        settings.last_corpus = Some(p.clone());
+                        cx.settings.last_corpus = Some(p.clone());
                         self.in_context = Some(p);
                     }
                     if ui.button("Emotion folders…").clicked()
                         && let Some(p) = services.dialogs.pick_folder("Folder with one subfolder per emotion")
                     {
-                        settings.last_corpus = Some(p.clone());
+                        cx.settings.last_corpus = Some(p.clone());
                         self.in_context = Some(p);
                     }
                 });
@@ -290,7 +261,7 @@ impl TrainTab {
                     self.cancel();
                 }
             } else if ui.button("Start training").clicked() {
-                self.start(model, services, notes);
+                self.start(model, services, cx.messages, cx.egui);
             }
             if running || self.progress > 0.0 {
                 ui.add(egui::ProgressBar::new(self.progress).desired_width(260.0).text(self.stage.clone()));
@@ -336,96 +307,18 @@ impl TrainTab {
     }
 }
 
-fn run(req: Request, tx: &Sender<Msg>, cancel: &AtomicBool) -> Result<PathBuf, String> {
-    let stage = |s: &str, p: f32| {
-        let _ = tx.send(Msg::Stage(s.into(), p));
-    };
-    let cancelled = || cancel.load(Ordering::Relaxed);
-    let mut cache = FeatureCache::open(&req.cache_dir);
-    let load = |path: &PathBuf, what: &str, cache: &mut FeatureCache| -> Result<LabelledData, String> {
-        let what = what.to_string();
-        load_labelled(path, cache, &|d, t| stage(&format!("{what}: features {d}/{t}"), 0.2 * d as f32 / t.max(1) as f32))
-            .map_err(|e| e.to_string())
-    };
-    let inside = load(&req.in_context, "in-context", &mut cache)?;
-    let outside = match &req.out_of_context {
-        Some(p) => Some(load(p, "out-of-context", &mut cache)?),
-        None => None,
-    };
-    if cancelled() {
-        return Err("cancelled".into());
-    }
-    let (device, device_name) = select_device(req.device);
-    let representation = if req.enrich { Representation::Enriched(req.aae.clone()) } else { Representation::Aae(req.aae.clone()) };
-    let cfg = PipelineConfig { representation: representation.clone(), grid: Grid::default() };
-    let epochs = req.aae.epochs.max(1) as f32;
-    let stages = if req.enrich { 2.0 } else { 1.0 };
-    let mut stage_no = 0.0;
-    let mut last_stage = String::new();
-    let out_set = outside.as_ref().map(LabelledSet::from);
-    let predictor = train_predictor(&LabelledSet::from(&inside), out_set.as_ref(), &cfg, &device, &mut |s, l| {
-        if s != last_stage {
-            if !last_stage.is_empty() {
-                stage_no += 1.0;
-            }
-            last_stage = s.to_string();
+impl View for TrainTab {
+    fn poll(&mut self, cx: &mut TabContext<'_>) {
+        if let Some(p) = TrainTab::poll(self, cx.messages) {
+            cx.activate = Some(p);
         }
-        let _ = tx.send(Msg::Epoch(s.to_string(), *l));
-        stage(&format!("training {s} (epoch {})", l.epoch), 0.2 + 0.4 * (stage_no + l.epoch as f32 / epochs) / stages);
-        !cancelled()
-    })
-    .map_err(|e| e.to_string())?;
+    }
 
-    let mut evaluation = serde_json::Value::Null;
-    let mut speakers = inside.speakers.clone();
-    speakers.sort();
-    speakers.dedup();
-    if req.evaluate && speakers.len() >= 2 {
-        let ecfg = ExperimentConfig {
-            dims: vec![req.aae.dims],
-            samples: vec![None],
-            seeds: 1,
-            first_seed: 0,
-            aae: req.aae.clone(),
-            grid: Grid::default(),
-            per_speaker: false,
-            conditions: vec!["baselinefs".into(), if req.enrich { "enriched".into() } else { "aae".into() }],
-        };
-        let ooc: Vec<OutOfContext<'_>> = outside.iter().map(|d| OutOfContext { name: d.name.clone(), set: LabelledSet::from(d) }).collect();
-        let rows = run_experiment(&LabelledSet::from(&inside), &ooc, &ecfg, &device, &|p| {
-            stage(&format!("leave-one-speaker-out {}/{}", p.done, p.total), 0.6 + 0.38 * p.done as f32 / p.total.max(1) as f32);
-            !cancelled()
-        })
-        .map_err(|e| e.to_string())?;
-        let lines: Vec<ReportLine> = ["activation", "valence"]
-            .iter()
-            .filter_map(|t| {
-                let base = rows.iter().find(|r| r.task == *t && r.condition == "baselinefs")?;
-                let m = rows.iter().find(|r| r.task == *t && r.condition != "baselinefs")?;
-                Some(ReportLine { task: t.to_string(), baseline_uar: base.uar, method_uar: m.uar, method_ds: m.ds })
-            })
-            .collect();
-        evaluation = serde_json::json!({ "protocol": "leave-one-speaker-out", "rows": rows });
-        let _ = tx.send(Msg::Report(lines));
-    } else if req.evaluate {
-        let _ = tx.send(Msg::Report(Vec::new()));
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut TabContext<'_>) {
+        self.draw(ui, cx);
     }
-    if cancelled() {
-        return Err("cancelled".into());
+
+    fn is_running(&self) -> bool {
+        TrainTab::is_running(self)
     }
-    stage("saving", 0.99);
-    let counts = |d: &LabelledData| vec![(d.name.clone(), d.len())];
-    let metadata = Metadata {
-        name: req.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        created: crate::cli::now_iso(),
-        command: "trained in the valar app".into(),
-        in_context: counts(&inside),
-        out_of_context: outside.as_ref().map(counts).unwrap_or_default(),
-        device: device_name,
-        evaluation,
-        notes: String::new(),
-    };
-    let bank = outside.as_ref().map(|o| o.to_bank());
-    Bundle::save(&predictor, &representation, &metadata, bank.as_ref(), &req.output).map_err(|e| e.to_string())?;
-    Ok(req.output)
 }

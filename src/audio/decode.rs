@@ -22,9 +22,8 @@ use super::AudioError;
 
 /// Gain that maps a full-scale integer to openSMILE's 1/32767 convention.
 const OPENSMILE_GAIN: f64 = 32768.0 / 32767.0;
-/// Lowest and highest sample rates valar accepts.
-pub const MIN_RATE: u32 = 8_000;
-pub const MAX_RATE: u32 = 192_000;
+/// Lowest and highest sample rates valar accepts: the extractor's.
+pub use valar_egemaps::{MAX_RATE, MIN_RATE};
 /// Extensions the folder walkers treat as audio.
 pub const AUDIO_EXTENSIONS: [&str; 5] = ["wav", "flac", "ogg", "mp3", "oga"];
 

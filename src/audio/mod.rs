@@ -5,12 +5,14 @@ mod decode;
 mod error;
 mod live;
 mod resample;
-pub mod synth;
 
 pub use decode::{AUDIO_EXTENSIONS, Audio, AudioInfo, MAX_RATE, MIN_RATE, decode_file, is_audio_path, stream_file};
 pub use error::AudioError;
 pub use live::{InputDevice, LiveEvent, LiveInput, input_devices, record, write_wav};
 pub use resample::{CANONICAL_RATE, StreamResampler, resample};
+
+/// Signals with known answers (tones, seeded noise, glottal pulses, vowels), from the extractor's crate.
+pub use valar_egemaps::synth;
 
 use std::path::{Path, PathBuf};
 

@@ -7,8 +7,39 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::pipeline::{LabelledSet, PipelineConfig, PipelineError, Representation, TASKS, train_predictor};
-use super::{Confusion, Grid, loso_folds, normalize_per_group, paired_permutation_p};
+use super::{Confusion, Grid, Normalization, loso_folds, normalize_per_group, paired_permutation_p};
 use crate::model::{AaeConfig, Rng};
+
+/// The paper's experimental conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Condition {
+    /// SVM on all 88 functionals.
+    Baseline,
+    /// ANOVA-F selection + SVM on the 88 functionals.
+    Baselinefs,
+    /// The conditional AAE's code.
+    Aae,
+    /// The code of the AAE enriched with out-of-context neighbour labels.
+    Enriched,
+}
+
+impl crate::choice::Choice for Condition {
+    const WHAT: &'static str = "condition";
+    const ALL: &'static [(&'static str, Self)] =
+        &[("baseline", Self::Baseline), ("baselinefs", Self::Baselinefs), ("aae", Self::Aae), ("enriched", Self::Enriched)];
+}
+crate::choice_traits!(Condition);
+
+impl Condition {
+    /// The representation this condition trains (AAE conditions with `aae`).
+    pub fn representation(self, aae: &AaeConfig) -> Representation {
+        match self {
+            Condition::Baseline | Condition::Baselinefs => Representation::Features,
+            Condition::Aae => Representation::Aae(aae.clone()),
+            Condition::Enriched => Representation::Enriched(aae.clone()),
+        }
+    }
+}
 
 /// An out-of-context set by name.
 pub struct OutOfContext<'a> {
@@ -26,9 +57,9 @@ pub struct ExperimentConfig {
     pub first_seed: u64,
     pub aae: AaeConfig,
     pub grid: Grid,
-    pub per_speaker: bool,
-    /// Which conditions to run (baseline, baselinefs, aae, enriched).
-    pub conditions: Vec<String>,
+    pub normalization: Normalization,
+    /// Which conditions to run.
+    pub conditions: Vec<Condition>,
 }
 
 impl Default for ExperimentConfig {
@@ -40,8 +71,8 @@ impl Default for ExperimentConfig {
             first_seed: 0,
             aae: AaeConfig::default(),
             grid: Grid::default(),
-            per_speaker: false,
-            conditions: ["baseline", "baselinefs", "aae", "enriched"].iter().map(|s| s.to_string()).collect(),
+            normalization: Normalization::Global,
+            conditions: vec![Condition::Baseline, Condition::Baselinefs, Condition::Aae, Condition::Enriched],
         }
     }
 }
@@ -50,7 +81,7 @@ impl Default for ExperimentConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {
     pub task: String,
-    pub condition: String,
+    pub condition: Condition,
     pub out_of_context: Option<String>,
     pub dims: Option<usize>,
     /// "full" or the number of training samples per fold.
@@ -82,35 +113,39 @@ impl std::fmt::Display for Samples {
     }
 }
 
-/// One experimental condition.
+/// One arm of an experiment: a condition with its code size and out-of-context set.
 #[derive(Debug, Clone)]
-struct Condition {
-    name: &'static str,
+struct Arm {
+    condition: Condition,
     out_of_context: Option<usize>,
     representation: Representation,
     select: bool,
 }
 
-fn conditions(cfg: &ExperimentConfig, n_ooc: usize, seed: u64) -> Vec<Condition> {
-    let want = |c: &str| cfg.conditions.iter().any(|x| x == c);
+fn arms(cfg: &ExperimentConfig, n_ooc: usize, seed: u64) -> Vec<Arm> {
+    let want = |c: Condition| cfg.conditions.contains(&c);
     let mut out = Vec::new();
-    if want("baseline") {
-        out.push(Condition { name: "baseline", out_of_context: None, representation: Representation::Features, select: false });
-    }
-    if want("baselinefs") {
-        out.push(Condition { name: "baselinefs", out_of_context: None, representation: Representation::Features, select: true });
+    for (c, select) in [(Condition::Baseline, false), (Condition::Baselinefs, true)] {
+        if want(c) {
+            out.push(Arm { condition: c, out_of_context: None, representation: Representation::Features, select });
+        }
     }
     for &d in &cfg.dims {
         let a = AaeConfig { dims: d, seed, ..cfg.aae.clone() };
-        if want("aae") {
-            out.push(Condition { name: "aae", out_of_context: None, representation: Representation::Aae(a.clone()), select: true });
+        if want(Condition::Aae) {
+            out.push(Arm {
+                condition: Condition::Aae,
+                out_of_context: None,
+                representation: Condition::Aae.representation(&a),
+                select: true,
+            });
         }
-        if want("enriched") {
+        if want(Condition::Enriched) {
             for o in 0..n_ooc {
-                out.push(Condition {
-                    name: "enriched",
+                out.push(Arm {
+                    condition: Condition::Enriched,
                     out_of_context: Some(o),
-                    representation: Representation::Enriched(a.clone()),
+                    representation: Condition::Enriched.representation(&a),
                     select: true,
                 });
             }
@@ -181,18 +216,17 @@ pub fn run_experiment(
     let cancelled = std::sync::atomic::AtomicBool::new(false);
     let is_cancelled = || cancelled.load(std::sync::atomic::Ordering::Relaxed);
     use rayon::prelude::*;
-    let rows: Vec<Vec<f64>> = if cfg.per_speaker { normalize_per_group(inside.rows, inside.speakers) } else { inside.rows.to_vec() };
-    let ooc_rows: Vec<Vec<Vec<f64>>> = outside
-        .iter()
-        .map(|o| if cfg.per_speaker { normalize_per_group(o.set.rows, o.set.speakers) } else { o.set.rows.to_vec() })
-        .collect();
+    let per_speaker = cfg.normalization == Normalization::PerSpeaker;
+    let rows: Vec<Vec<f64>> = if per_speaker { normalize_per_group(inside.rows, inside.speakers) } else { inside.rows.to_vec() };
+    let ooc_rows: Vec<Vec<Vec<f64>>> =
+        outside.iter().map(|o| if per_speaker { normalize_per_group(o.set.rows, o.set.speakers) } else { o.set.rows.to_vec() }).collect();
     let folds = loso_folds(inside.speakers);
     let seeds: Vec<u64> = (cfg.first_seed..cfg.first_seed + cfg.seeds.max(1) as u64).collect();
     // Runs without randomness (baselines on full data) need one seed only: the first.
     let mut jobs = Vec::new();
     for &samples in &cfg.samples {
         for &seed in &seeds {
-            for cond in conditions(cfg, outside.len(), seed) {
+            for cond in arms(cfg, outside.len(), seed) {
                 let deterministic = cond.representation.aae().is_none() && samples.is_none();
                 if deterministic && seed != cfg.first_seed {
                     continue;
@@ -243,7 +277,7 @@ pub fn run_experiment(
                     total,
                     what: format!(
                         "{}{}{}",
-                        cond.name,
+                        cond.condition,
                         cond.representation.aae().map(|a| format!(" D={}", a.dims)).unwrap_or_default(),
                         cond.out_of_context.map(|o| format!(" ← {}", outside[o].name)).unwrap_or_default()
                     ),
@@ -273,7 +307,7 @@ pub fn run_experiment(
             ds.sort_unstable();
             out.push(ResultRow {
                 task: task.to_string(),
-                condition: cond.name.to_string(),
+                condition: cond.condition,
                 out_of_context: cond.out_of_context.map(|o| outside[o].name.clone()),
                 dims: cond.representation.aae().map(|a| a.dims),
                 samples: samples.map(Samples::Count).unwrap_or(Samples::Full("full".into())),
@@ -317,9 +351,9 @@ pub fn markdown_report(rows: &[ResultRow]) -> String {
     let mut out = String::new();
     for s in sample_keys {
         let sub: Vec<&ResultRow> = rows.iter().filter(|r| &r.samples == s).collect();
-        let mut cols: Vec<(String, Option<String>, Option<usize>)> = Vec::new();
+        let mut cols: Vec<(Condition, Option<String>, Option<usize>)> = Vec::new();
         for r in &sub {
-            let key = (r.condition.clone(), r.out_of_context.clone(), r.dims);
+            let key = (r.condition, r.out_of_context.clone(), r.dims);
             if !cols.contains(&key) {
                 cols.push(key);
             }
@@ -336,13 +370,13 @@ pub fn markdown_report(rows: &[ResultRow]) -> String {
         out += "\n|---|";
         out += &"---|".repeat(cols.len());
         out += "\n";
-        let rows_of = |task: &str, c: &str, o: &Option<String>, d: &Option<usize>| -> Vec<&&ResultRow> {
+        let rows_of = |task: &str, c: Condition, o: &Option<String>, d: &Option<usize>| -> Vec<&&ResultRow> {
             sub.iter().filter(|r| r.task == task && r.condition == c && &r.out_of_context == o && &r.dims == d).collect()
         };
         for task in TASKS.into_iter().filter(|t| sub.iter().any(|r| r.task == *t)) {
             out += &format!("| {task} |");
             for (c, o, d) in &cols {
-                let hits = rows_of(task, c, o, d);
+                let hits = rows_of(task, *c, o, d);
                 let uars: Vec<f64> = hits.iter().map(|r| 100.0 * r.uar).collect();
                 let (m, sd) = mean_std(&uars);
                 let mut ds: Vec<usize> = hits.iter().map(|r| r.ds).collect();
@@ -368,19 +402,19 @@ pub fn markdown_report(rows: &[ResultRow]) -> String {
             let points = (1000.0 * diff).round() / 10.0 + 0.0;
             Some((points, paired_permutation_p(&av, &bv)))
         };
-        let setting = |c: &str, o: &Option<String>, d: &Option<usize>| {
+        let setting = |c: Condition, o: &Option<String>, d: &Option<usize>| {
             format!("{c}{} D={}", o.as_ref().map(|o| format!(" ← {o}")).unwrap_or_default(), d.unwrap_or(0))
         };
         let (mut vs_base, mut vs_aae) = (String::new(), String::new());
         for task in TASKS {
-            let base = rows_of(task, "baselinefs", &None, &None);
-            for (c, o, d) in cols.iter().filter(|(c, _, _)| c == "enriched" || c == "aae") {
+            let base = rows_of(task, Condition::Baselinefs, &None, &None);
+            for &(c, ref o, ref d) in cols.iter().filter(|(c, _, _)| matches!(c, Condition::Enriched | Condition::Aae)) {
                 let e = rows_of(task, c, o, d);
                 if let Some((diff, p)) = paired(&e, &base) {
                     vs_base += &format!("| {task} | {} | {diff:+.1} | {} |\n", setting(c, o, d), p_value(p));
                 }
-                if c == "enriched"
-                    && let Some((diff, p)) = paired(&e, &rows_of(task, "aae", &None, d))
+                if c == Condition::Enriched
+                    && let Some((diff, p)) = paired(&e, &rows_of(task, Condition::Aae, &None, d))
                 {
                     vs_aae += &format!("| {task} | {} | {diff:+.1} | {} |\n", setting(c, o, d), p_value(p));
                 }
@@ -444,30 +478,30 @@ mod tests {
                 seeds,
                 first_seed,
                 aae: AaeConfig { dims: 3, hidden: 8, epochs: 2, batch_size: 16, ..AaeConfig::default() },
-                conditions: vec!["baselinefs".into(), "aae".into()],
+                conditions: vec![Condition::Baselinefs, Condition::Aae],
                 ..ExperimentConfig::default()
             };
             run_experiment(&set, &[], &cfg, &Device::flex(), &|_| true).expect("toy experiment")
         };
         let both = run(1, 2);
-        let seeds_of = |rows: &[ResultRow], c: &str| {
+        let seeds_of = |rows: &[ResultRow], c: Condition| {
             let mut s: Vec<u64> = rows.iter().filter(|r| r.condition == c && r.task == "activation").map(|r| r.seed).collect();
             s.sort();
             s
         };
-        assert_eq!(seeds_of(&both, "baselinefs"), vec![1], "deterministic baselines run once, at the first seed");
-        assert_eq!(seeds_of(&both, "aae"), vec![1, 2]);
+        assert_eq!(seeds_of(&both, Condition::Baselinefs), vec![1], "deterministic baselines run once, at the first seed");
+        assert_eq!(seeds_of(&both, Condition::Aae), vec![1, 2]);
         let alone = run(2, 1);
-        let aae2 = |rows: &[ResultRow]| rows.iter().filter(|r| r.condition == "aae" && r.seed == 2).cloned().collect::<Vec<_>>();
+        let aae2 = |rows: &[ResultRow]| rows.iter().filter(|r| r.condition == Condition::Aae && r.seed == 2).cloned().collect::<Vec<_>>();
         assert_eq!(aae2(&both), aae2(&alone), "a seed's result does not depend on which other seeds ran");
         assert_eq!(aae2(&alone).len(), 2, "both tasks");
     }
 
     #[test]
     fn report_tests_enrichment_against_the_plain_aae_and_baselinefs() {
-        let row = |condition: &str, ooc: Option<&str>, dims: Option<usize>, seed: u64, folds: &[f64]| ResultRow {
+        let row = |condition: Condition, ooc: Option<&str>, dims: Option<usize>, seed: u64, folds: &[f64]| ResultRow {
             task: "activation".into(),
-            condition: condition.into(),
+            condition,
             out_of_context: ooc.map(str::to_string),
             dims,
             samples: Samples::Full("full".into()),
@@ -480,15 +514,15 @@ mod tests {
         let base: Vec<f64> = (0..10).map(|f| 0.70 + 0.01 * f as f64).collect();
         let shift = |d: f64| base.iter().map(|v| v + d).collect::<Vec<f64>>();
         let rows = vec![
-            row("baselinefs", None, None, 0, &base),
+            row(Condition::Baselinefs, None, None, 0, &base),
             // The AAE is 4 points under baselinefs in every fold (both seeds).
-            row("aae", None, Some(10), 0, &shift(-0.04)),
-            row("aae", None, Some(10), 1, &shift(-0.04)),
+            row(Condition::Aae, None, Some(10), 0, &shift(-0.04)),
+            row(Condition::Aae, None, Some(10), 1, &shift(-0.04)),
             // Enrichment adds 3 points over the AAE in every fold, on average over its seeds.
-            row("enriched", Some("x"), Some(10), 0, &shift(-0.02)),
-            row("enriched", Some("x"), Some(10), 1, &shift(0.0)),
+            row(Condition::Enriched, Some("x"), Some(10), 0, &shift(-0.02)),
+            row(Condition::Enriched, Some("x"), Some(10), 1, &shift(0.0)),
             // A difference that rounds to zero prints as +0.0, never -0.0.
-            row("enriched", Some("y"), Some(10), 0, &shift(-0.0404)),
+            row(Condition::Enriched, Some("y"), Some(10), 0, &shift(-0.0404)),
         ];
         let md = markdown_report(&rows);
         // All ten folds agree in sign: the exact two-sided p is 2 / 2^10.
@@ -507,7 +541,7 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrossCorpusRow {
     pub held_out: String,
-    pub condition: String,
+    pub condition: Condition,
     /// Training corpora used as in-context and as out-of-context data.
     pub in_context: Vec<String>,
     pub out_of_context: Vec<String>,
@@ -547,7 +581,7 @@ fn pool(sets: &[&NamedSet<'_>]) -> PooledSet {
 /// out-of-context: those without — skipped when a split is empty).
 pub fn leave_one_corpus_out(
     corpora: &[NamedSet<'_>],
-    conditions: &[String],
+    conditions: &[Condition],
     aae: &AaeConfig,
     grid: &Grid,
     device: &Device,
@@ -558,31 +592,24 @@ pub fn leave_one_corpus_out(
     let mut done = 0;
     for (t, test) in corpora.iter().enumerate() {
         let others: Vec<&NamedSet<'_>> = corpora.iter().enumerate().filter(|(i, _)| *i != t).map(|(_, c)| c).collect();
-        for cond in conditions {
+        for &cond in conditions {
             done += 1;
             if !progress(&Progress { done, total, what: format!("{cond} → {}", test.name) }) {
                 return Err(PipelineError::Model(crate::model::ModelError::Cancelled));
             }
-            let (inside, outside): (Vec<&NamedSet<'_>>, Vec<&NamedSet<'_>>) = match cond.as_str() {
-                "enriched" => others.iter().partition(|c| has_valence(&c.set)),
+            let (inside, outside): (Vec<&NamedSet<'_>>, Vec<&NamedSet<'_>>) = match cond {
+                Condition::Enriched => others.iter().partition(|c| has_valence(&c.set)),
                 _ => (others.clone(), Vec::new()),
             };
-            if inside.is_empty() || (cond == "enriched" && outside.is_empty()) {
+            if inside.is_empty() || (cond == Condition::Enriched && outside.is_empty()) {
                 continue;
             }
-            let representation = match cond.as_str() {
-                "baselinefs" => Representation::Features,
-                "aae" => Representation::Aae(aae.clone()),
-                "enriched" => Representation::Enriched(aae.clone()),
-                other => {
-                    return Err(PipelineError::Classify(super::ClassifyError::Svm(format!("unknown condition {other}"))));
-                }
-            };
+            let representation = cond.representation(aae);
             let (r, l, s, c) = pool(&inside);
             let train = LabelledSet { rows: &r, labels: &l, speakers: &s, corpora: &c };
             let (or, ol, os, oc) = pool(&outside);
             let ooc = (!outside.is_empty()).then_some(LabelledSet { rows: &or, labels: &ol, speakers: &os, corpora: &oc });
-            let pcfg = PipelineConfig { representation, grid: grid.clone() };
+            let pcfg = PipelineConfig { representation, grid: Grid { select: cond != Condition::Baseline, ..grid.clone() } };
             let predictor = train_predictor(&train, ooc.as_ref(), &pcfg, device, &mut |_, _| true)?;
             let preds = predictor.predict(test.set.rows);
             for (ti, task) in TASKS.iter().enumerate() {
@@ -597,7 +624,7 @@ pub fn leave_one_corpus_out(
                 }
                 out.push(CrossCorpusRow {
                     held_out: test.name.clone(),
-                    condition: cond.clone(),
+                    condition: cond,
                     in_context: inside.iter().map(|c| c.name.clone()).collect(),
                     out_of_context: outside.iter().map(|c| c.name.clone()).collect(),
                     task: task.to_string(),
@@ -612,11 +639,11 @@ pub fn leave_one_corpus_out(
 
 /// Markdown table of leave-one-corpus-out results: one row per held-out corpus and task.
 pub fn cross_corpus_markdown(rows: &[CrossCorpusRow]) -> String {
-    let mut conds: Vec<&str> = Vec::new();
+    let mut conds: Vec<Condition> = Vec::new();
     let mut held: Vec<&str> = Vec::new();
     for r in rows {
-        if !conds.contains(&r.condition.as_str()) {
-            conds.push(&r.condition);
+        if !conds.contains(&r.condition) {
+            conds.push(r.condition);
         }
         if !held.contains(&r.held_out.as_str()) {
             held.push(&r.held_out);

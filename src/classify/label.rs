@@ -8,6 +8,9 @@ use super::pipeline::{Prediction, Predictor};
 use crate::audio::{self, CANONICAL_RATE, StreamResampler};
 use crate::egemaps::{self, Extractor, Rate};
 
+/// Minimum share of voiced frames for audio to count as speech (the live speech gate).
+pub const SPEECH_VOICED_RATIO: f64 = 0.15;
+
 /// One output row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelRow {

@@ -26,12 +26,34 @@ pub enum ClassifyError {
 }
 
 /// Which SVM kernel family to tune.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KernelFamily {
     #[default]
     Linear,
     Rbf,
 }
+
+impl crate::choice::Choice for KernelFamily {
+    const WHAT: &'static str = "kernel";
+    const ALL: &'static [(&'static str, Self)] = &[("linear", Self::Linear), ("rbf", Self::Rbf)];
+}
+crate::choice_traits!(KernelFamily);
+
+/// How features are standardised before anything is fitted to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Normalization {
+    /// One normaliser fitted on the training data.
+    #[default]
+    Global,
+    /// Each speaker by their own (label-free) statistics first.
+    PerSpeaker,
+}
+
+impl crate::choice::Choice for Normalization {
+    const WHAT: &'static str = "normalisation";
+    const ALL: &'static [(&'static str, Self)] = &[("global", Self::Global), ("per-speaker", Self::PerSpeaker)];
+}
+crate::choice_traits!(Normalization);
 
 /// The search space of the inner cross-validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

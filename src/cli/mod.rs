@@ -1,18 +1,20 @@
-//! The command line. Each subcommand is a thin layer over the library; errors become one
-//! readable line per problem on stderr and a non-zero exit code.
+//! The command line: clap arguments become the library's job plans, job events become
+//! progress bars (on a terminal) or log lines, and errors become one readable line per
+//! problem on stderr and a non-zero exit code.
 
 mod extract;
 mod label;
+mod live;
 mod parity;
 mod record;
 mod train;
-
-pub use train::now_iso;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::jobs::Event;
 
 #[derive(Parser, Debug)]
 #[command(name = "valar", version, about = "Hears how a voice feels: activation and valence from speech.")]
@@ -48,6 +50,9 @@ pub enum Command {
     Extract(extract::ExtractArgs),
     /// Activation and valence of every recording under a file or folder, as CSV.
     Label(label::LabelArgs),
+    /// Activation and valence of a microphone (or a file played as one), live: one line per
+    /// estimate until the file ends or Ctrl-C.
+    Live(live::LiveArgs),
     /// Train a model (enriched conditional AAE + SVMs) on labelled corpora.
     Train(train::TrainArgs),
     /// Leave-one-speaker-out evaluation of the paper's conditions (Exp1/Exp2).
@@ -70,6 +75,7 @@ pub fn main() -> ExitCode {
         Some(Command::Info { files }) => record::info(&files),
         Some(Command::Extract(a)) => extract::run(a),
         Some(Command::Label(a)) => label::run(a),
+        Some(Command::Live(a)) => live::run(a),
         Some(Command::Train(a)) => train::train(a),
         Some(Command::Evaluate(a)) => train::evaluate(a),
         Some(Command::CrossCorpus(a)) => train::cross_corpus(a),
@@ -85,36 +91,67 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Path of `file` relative to the folder of `input` (or to `input` itself when it is a
-/// folder), with `/` separators — exactly what `egemaps_ref.py` writes, so CSVs join on it.
-pub(crate) fn relative_name(input: &std::path::Path, file: &std::path::Path) -> String {
-    let base = if input.is_dir() { input.to_path_buf() } else { input.parent().map(|p| p.to_path_buf()).unwrap_or_default() };
-    let rel = file.strip_prefix(&base).unwrap_or(file);
-    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+/// A job's events on stderr: a progress bar on a terminal; otherwise (logs, CI) one line per
+/// finished step, skipped file, failed file and notice.
+pub(crate) struct Progress {
+    bar: indicatif::ProgressBar,
 }
 
-/// A progress bar on a terminal, nothing otherwise.
-pub(crate) fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
+impl Progress {
+    pub(crate) fn new(what: &str) -> Self {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Self { bar: indicatif::ProgressBar::hidden() };
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(what.to_string());
+        Self { bar }
     }
-    let pb = indicatif::ProgressBar::new(len);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    pb.set_message(what.to_string());
-    pb
-}
 
-/// Formats a float for CSV: shortest round-trip form; NaN as empty (as pandas writes it).
-pub(crate) fn fmt_value(v: f64) -> String {
-    if v.is_nan() { String::new() } else { format!("{v}") }
-}
+    fn line(&self, text: &str) {
+        self.bar.suspend(|| eprintln!("{text}"));
+    }
 
-/// A compact local timestamp for file names (UTC, e.g. `20261129-231500`).
-pub(crate) fn timestamp_for_file() -> String {
-    train::now_iso().replace(['-', ':'], "").replace('T', "-").trim_end_matches('Z').to_string()
+    pub(crate) fn show(&self, e: Event) {
+        let hidden = self.bar.is_hidden();
+        match e {
+            Event::Stage { name, fraction } => {
+                self.bar.set_length(1000);
+                self.bar.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
+                self.bar.set_message(name);
+            }
+            Event::Epoch { stage, losses: l, epochs } => {
+                self.bar.set_message(format!("{stage}: rec {:.3} adv {:.3} per {:.3}", l.rec, l.adv, l.per));
+                self.bar.set_length(epochs as u64);
+                self.bar.set_position(l.epoch as u64);
+            }
+            Event::Step { done, total, what } => {
+                self.bar.set_length(total as u64);
+                self.bar.set_position(done as u64);
+                self.bar.set_message(what.clone());
+                if hidden {
+                    eprintln!("[{done}/{total}] {what}");
+                }
+            }
+            Event::FileDone { done, total, error, .. } => {
+                self.bar.set_length(total as u64);
+                self.bar.set_position(done as u64);
+                if let Some(e) = error {
+                    self.line(&e);
+                }
+            }
+            Event::Skipped(s) => self.line(&format!("skipped: {s}")),
+            Event::Notice(s) => self.line(&s),
+            Event::Labelled { .. } | Event::Level(_) | Event::Estimate(_) | Event::Calibration(_) => {}
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::extract::extract_all;
-use super::relative_name;
+use super::Progress;
 use crate::egemaps::parity::{FeatureParity, compare};
 use crate::egemaps::{FEATURE_NAMES, N_FEATURES, Rate};
+use crate::jobs::extract::extract_files;
+use crate::jobs::{CancelToken, relative_name};
 
 #[derive(Args, Debug)]
 pub struct ParityArgs {
@@ -50,7 +51,9 @@ pub(crate) fn read_reference(path: &std::path::Path) -> anyhow::Result<HashMap<S
 
 pub fn run(a: ParityArgs) -> anyhow::Result<ExitCode> {
     let reference = read_reference(&a.reference)?;
-    let results = extract_all(&a.input, a.jobs, Rate::Native, false)?;
+    let progress = Progress::new("extracting");
+    let results = extract_files(&a.input, a.jobs, Rate::Native, false, &|e| progress.show(e), &CancelToken::new())?;
+    progress.finish();
     let mut pairs = Vec::new();
     let mut missing = 0;
     for (f, r) in &results {

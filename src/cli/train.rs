@@ -1,73 +1,63 @@
-//! `valar train` and `valar evaluate`: the paper's method on the user's corpora.
+//! `valar train`, `evaluate`, `report` and `cross-corpus`: clap arguments → job plans, job
+//! events → progress bars or log lines, outcomes → tables.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 
-use super::progress_bar;
-use crate::classify::bundle::{Bundle, Metadata};
-use crate::classify::experiment::{
-    ExperimentConfig, NamedSet, OutOfContext, ResultRow, cross_corpus_markdown, leave_one_corpus_out, markdown_report, run_experiment,
-};
-use crate::classify::pipeline::{LabelledSet, PipelineConfig, Representation, train_predictor};
-use crate::classify::{Grid, KernelFamily};
-use crate::corpus::{FeatureCache, LabelledData, load_labelled};
-use crate::model::{AaeConfig, DeviceChoice, select_device};
+use super::Progress;
+use crate::classify::experiment::{Condition, ExperimentConfig, markdown_report};
+use crate::classify::{Grid, KernelFamily, Normalization};
+use crate::corpus::FeatureCache;
+use crate::jobs::cross_corpus::{self, CrossCorpusPlan};
+use crate::jobs::evaluate::{self, EvaluatePlan};
+use crate::jobs::train::{self, Recipe, TrainPlan};
+use crate::jobs::{CancelToken, write_text};
+use crate::model::{AaeConfig, DeviceChoice};
 
-/// Options shared by `train` and `evaluate`.
+/// Options shared by `train`, `evaluate` and `cross-corpus`; defaults are the library's.
 #[derive(Args, Debug, Clone)]
 pub struct MethodArgs {
     /// Autoencoder epochs.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = AaeConfig::default().epochs)]
     pub epochs: usize,
     /// K nearest out-of-context neighbours for enrichment.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = AaeConfig::default().neighbours)]
     pub neighbours: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 0.0005)]
+    #[arg(long, default_value_t = AaeConfig::default().learning_rate)]
     pub learning_rate: f64,
     /// Hidden units per layer.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = AaeConfig::default().hidden)]
     pub hidden: usize,
-    /// SVM kernel (C and the RBF width are chosen by inner cross-validation).
-    #[arg(long, value_enum, default_value_t = Kernel::Linear)]
-    pub kernel: Kernel,
+    /// SVM kernel: linear or rbf (C and the RBF width are chosen by inner cross-validation).
+    #[arg(long, default_value_t = Grid::default().kernel)]
+    pub kernel: KernelFamily,
     /// SVM costs C tried by the inner cross-validation.
-    #[arg(long, value_delimiter = ',', default_value = "0.01,0.1,1")]
+    #[arg(long, value_delimiter = ',', default_values_t = Grid::default().cs)]
     pub c_grid: Vec<f64>,
     /// Speaker-grouped folds of the inner cross-validation.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = Grid::default().inner_folds)]
     pub inner_folds: usize,
-    /// Standardise each speaker by its own statistics (evaluation only).
+    /// Standardise each speaker by its own statistics (evaluation only; same as
+    /// `--normalization per-speaker`).
     #[arg(long)]
     pub per_speaker: bool,
-    /// Where the autoencoder trains.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    /// Normalisation: global or per-speaker (evaluation only).
+    #[arg(long, default_value_t = Normalization::default())]
+    pub normalization: Normalization,
+    /// Where the autoencoder trains: auto, wgpu or cpu.
+    #[arg(long, default_value_t = DeviceChoice::default())]
     pub device: DeviceChoice,
     /// Feature cache folder (default: ~/.cache/valar).
     #[arg(long)]
     pub cache: Option<PathBuf>,
 }
 
-#[derive(clap::ValueEnum, Debug, Clone, Copy)]
-pub enum Kernel {
-    Linear,
-    Rbf,
-}
-
 impl MethodArgs {
     fn grid(&self) -> Grid {
-        Grid {
-            kernel: match self.kernel {
-                Kernel::Linear => KernelFamily::Linear,
-                Kernel::Rbf => KernelFamily::Rbf,
-            },
-            cs: self.c_grid.clone(),
-            inner_folds: self.inner_folds,
-            ..Grid::default()
-        }
+        Grid { kernel: self.kernel, cs: self.c_grid.clone(), inner_folds: self.inner_folds, ..Grid::default() }
     }
 
     fn aae(&self, dims: usize, seed: u64) -> AaeConfig {
@@ -81,6 +71,18 @@ impl MethodArgs {
             ..AaeConfig::default()
         }
     }
+
+    fn normalization(&self) -> Normalization {
+        if self.per_speaker { Normalization::PerSpeaker } else { self.normalization }
+    }
+
+    fn cache_dir(&self) -> PathBuf {
+        self.cache.clone().unwrap_or_else(FeatureCache::default_dir)
+    }
+}
+
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
 }
 
 #[derive(Args, Debug)]
@@ -111,95 +113,52 @@ pub struct TrainArgs {
     /// metadata as its evaluation.
     #[arg(long)]
     pub evaluation: Option<PathBuf>,
+    /// Before saving, compare the model's recipe with the features-only baseline by
+    /// leave-one-speaker-out on the in-context data (as the Train tab does).
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub method: MethodArgs,
 }
 
-/// Loads and pools corpora, reporting skipped files.
-pub(crate) fn load_pool(paths: &[PathBuf], cache: &mut FeatureCache) -> anyhow::Result<LabelledData> {
-    let mut pooled = LabelledData::default();
-    let mut names = Vec::new();
-    for p in paths {
-        let pb = progress_bar(0, &format!("features of {}", p.display()));
-        let d = load_labelled(p, cache, &|done, total| {
-            pb.set_length(total as u64);
-            pb.set_position(done as u64);
-        })
-        .with_context(|| format!("loading {}", p.display()))?;
-        pb.finish_and_clear();
-        for s in &d.skipped {
-            eprintln!("skipped: {s}");
-        }
-        names.push(d.name.clone());
-        pooled.extend(d);
-    }
-    pooled.name = names.join("+");
-    Ok(pooled)
-}
-
-fn open_cache(dir: &Option<PathBuf>) -> FeatureCache {
-    FeatureCache::open(&dir.clone().unwrap_or_else(FeatureCache::default_dir))
-}
-
-fn counts(d: &LabelledData) -> Vec<(String, usize)> {
-    let mut out: Vec<(String, usize)> = Vec::new();
-    for c in &d.corpora {
-        match out.iter_mut().find(|(n, _)| n == c) {
-            Some((_, k)) => *k += 1,
-            None => out.push((c.clone(), 1)),
-        }
-    }
-    out
-}
-
 pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
-    // Read the report first: a bad path should fail before minutes of training.
-    let evaluation = match &a.evaluation {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", p.display()))?
+    let recipe = match (a.features_only, a.out_of_context.is_empty()) {
+        (true, _) => Recipe::Features,
+        (false, false) => Recipe::Enriched,
+        (false, true) => Recipe::Aae,
+    };
+    let plan = TrainPlan {
+        in_context: a.in_context,
+        out_of_context: a.out_of_context,
+        bank: a.bank,
+        recipe,
+        aae: a.method.aae(a.dims, a.seed),
+        grid: a.method.grid(),
+        device: a.method.device,
+        check: a.check,
+        evaluation: a.evaluation,
+        output: a.output,
+        cache_dir: a.method.cache_dir(),
+        command: command_line(),
+    };
+    let progress = Progress::new("training");
+    let t = train::run(&plan, &|e| progress.show(e), &CancelToken::new())?;
+    progress.finish();
+    if let Some(lines) = &t.check {
+        if lines.is_empty() {
+            eprintln!("leave-one-speaker-out check: fewer than two speakers");
         }
-        None => serde_json::Value::Null,
-    };
-    let mut cache = open_cache(&a.method.cache);
-    let inside = load_pool(&a.in_context, &mut cache)?;
-    let outside = if a.out_of_context.is_empty() { None } else { Some(load_pool(&a.out_of_context, &mut cache)?) };
-    let bank_corpora = if a.bank.is_empty() { None } else { Some(load_pool(&a.bank, &mut cache)?) };
-    let (device, device_name) = select_device(a.method.device);
-    eprintln!("training on {} samples ({device_name})", inside.len());
-    let representation = if a.features_only {
-        Representation::Features
-    } else if outside.is_some() {
-        Representation::Enriched(a.method.aae(a.dims, a.seed))
-    } else {
-        Representation::Aae(a.method.aae(a.dims, a.seed))
-    };
-    let cfg = PipelineConfig { representation: representation.clone(), grid: a.method.grid() };
-    let pb = progress_bar(0, "training");
-    let out_set = outside.as_ref().map(LabelledSet::from);
-    let predictor = train_predictor(&LabelledSet::from(&inside), out_set.as_ref(), &cfg, &device, &mut |stage, l| {
-        pb.set_message(format!("{stage}: rec {:.3} adv {:.3} per {:.3}", l.rec, l.adv, l.per));
-        pb.set_length(a.method.epochs as u64);
-        pb.set_position(l.epoch as u64);
-        true
-    })?;
-    pb.finish_and_clear();
-    let metadata = Metadata {
-        name: a.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        created: now_iso(),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        in_context: counts(&inside),
-        out_of_context: outside.as_ref().map(counts).unwrap_or_default(),
-        device: device_name,
-        evaluation,
-        ..Default::default()
-    };
-    let bank = match bank_corpora {
-        Some(b) => Some(b.to_bank()),
-        None => outside.as_ref().map(|o| o.to_bank()),
-    };
-    Bundle::save(&predictor, &representation, &metadata, bank.as_ref(), &a.output)?;
-    eprintln!("saved {} (activation: {} dims selected, valence: {})", a.output.display(), predictor.tasks[0].ds(), predictor.tasks[1].ds());
+        for l in lines {
+            eprintln!(
+                "leave-one-speaker-out {}: baseline {:.1} %, this model {:.1} % (Ds={})",
+                l.task,
+                100.0 * l.baseline_uar,
+                100.0 * l.method_uar,
+                l.method_ds
+            );
+        }
+    }
+    eprintln!("saved {} (activation: {} dims selected, valence: {})", t.path.display(), t.ds[0], t.ds[1]);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -212,20 +171,20 @@ pub struct EvaluateArgs {
     #[arg(long = "out-of-context")]
     pub out_of_context: Vec<String>,
     /// Code sizes D.
-    #[arg(long, value_delimiter = ',', default_value = "64,10")]
+    #[arg(long, value_delimiter = ',', default_values_t = ExperimentConfig::default().dims)]
     pub dims: Vec<usize>,
     /// Training samples per fold: `full` or counts (Exp2).
     #[arg(long, value_delimiter = ',', default_value = "full")]
     pub samples: Vec<String>,
     /// Seeds (repetitions).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = ExperimentConfig::default().seeds)]
     pub seeds: usize,
     /// First seed (seeds run from here: extend or split a run without repeating a seed).
     #[arg(long = "first-seed", default_value_t = 0)]
     pub first_seed: u64,
-    /// Conditions to run.
-    #[arg(long, value_delimiter = ',', default_value = "baseline,baselinefs,aae,enriched")]
-    pub conditions: Vec<String>,
+    /// Conditions to run: baseline, baselinefs, aae, enriched.
+    #[arg(long, value_delimiter = ',', default_values_t = ExperimentConfig::default().conditions)]
+    pub conditions: Vec<Condition>,
     /// JSON report.
     #[arg(long)]
     pub report: PathBuf,
@@ -237,66 +196,38 @@ pub struct EvaluateArgs {
 }
 
 pub fn evaluate(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let t0 = std::time::Instant::now();
-    let mut cache = open_cache(&a.method.cache);
-    let inside = load_pool(std::slice::from_ref(&a.in_context), &mut cache)?;
-    let mut outside = Vec::new();
-    for spec in &a.out_of_context {
-        let paths: Vec<PathBuf> = spec.split('+').map(PathBuf::from).collect();
-        let d = load_pool(&paths, &mut cache)?;
-        outside.push(d);
-    }
     let samples = a
         .samples
         .iter()
         .map(|s| match s.trim() {
             "full" => Ok(None),
-            n => n.parse::<usize>().map(Some).with_context(|| format!("--samples: '{n}' is neither `full` nor a count")),
+            n => n.parse::<usize>().map(Some).map_err(|_| anyhow::anyhow!("--samples: '{n}' is neither `full` nor a count")),
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let (device, device_name) = select_device(a.method.device);
-    eprintln!("{}: {} samples, {} speakers; device: {device_name}", inside.name, inside.len(), {
-        let mut s = inside.speakers.clone();
-        s.sort();
-        s.dedup();
-        s.len()
-    });
-    let cfg = ExperimentConfig {
-        dims: a.dims.clone(),
-        samples,
-        seeds: a.seeds,
-        first_seed: a.first_seed,
-        aae: a.method.aae(10, 0),
-        grid: a.method.grid(),
-        per_speaker: a.method.per_speaker,
-        conditions: a.conditions.clone(),
+    let plan = EvaluatePlan {
+        in_context: a.in_context,
+        out_of_context: a.out_of_context.iter().map(|spec| spec.split('+').map(PathBuf::from).collect()).collect(),
+        experiment: ExperimentConfig {
+            dims: a.dims,
+            samples,
+            seeds: a.seeds,
+            first_seed: a.first_seed,
+            aae: a.method.aae(AaeConfig::default().dims, 0),
+            grid: a.method.grid(),
+            normalization: a.method.normalization(),
+            conditions: a.conditions,
+        },
+        device: a.method.device,
+        cache_dir: a.method.cache_dir(),
+        report: a.report,
+        markdown: a.markdown,
+        command: command_line(),
     };
-    let ooc: Vec<OutOfContext<'_>> = outside.iter().map(|d| OutOfContext { name: d.name.clone(), set: LabelledSet::from(d) }).collect();
-    let pb = progress_bar(0, "evaluating");
-    let rows = run_experiment(&LabelledSet::from(&inside), &ooc, &cfg, &device, &|p| {
-        pb.set_length(p.total as u64);
-        pb.set_position(p.done as u64);
-        pb.set_message(p.what.clone());
-        log_step(&pb, p.done, p.total, &p.what);
-        true
-    })?;
-    pb.finish_and_clear();
-    let report = serde_json::json!({
-        "in_context": inside.name,
-        "out_of_context": outside.iter().map(|o| o.name.clone()).collect::<Vec<_>>(),
-        "device": device_name,
-        "config": cfg,
-        "command": std::env::args().collect::<Vec<_>>().join(" "),
-        "seconds": t0.elapsed().as_secs_f64(),
-        "rows": rows,
-    });
-    write_json(&a.report, &report)?;
-    let md = markdown_report(&rows);
-    println!("{md}");
-    if let Some(p) = &a.markdown {
-        crate::fsutil::write_atomic(p, |w| w.write_all(md.as_bytes())).with_context(|| format!("writing {}", p.display()))?;
-    }
-    eprintln!("evaluation took {:.1} s", t0.elapsed().as_secs_f64());
+    let progress = Progress::new("evaluating");
+    let r = evaluate::run(&plan, &|e| progress.show(e), &CancelToken::new())?;
+    progress.finish();
+    println!("{}", r.markdown);
+    eprintln!("evaluation took {:.1} s", r.seconds);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -311,64 +242,16 @@ pub struct ReportArgs {
     pub markdown: Option<PathBuf>,
 }
 
-/// Joins the rows of several reports; a result present in more than one (same task, condition,
-/// out-of-context set, D, samples and seed) is taken from the first. Paired tests then compare
-/// every AAE setting with whichever report held baselinefs.
+/// Joins the rows of several reports; paired tests then compare every AAE setting with
+/// whichever report held baselinefs.
 pub fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
-    let mut rows: Vec<ResultRow> = Vec::new();
-    let mut in_context: Option<String> = None;
-    for path in &a.reports {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-        let name = v.get("in_context").and_then(|n| n.as_str()).map(str::to_string);
-        match (&in_context, &name) {
-            (Some(first), Some(this)) if first != this => {
-                anyhow::bail!("{}: in-context corpus '{this}' differs from the first report's '{first}'", path.display())
-            }
-            (None, Some(_)) => in_context = name,
-            _ => {}
-        }
-        let these: Vec<ResultRow> = serde_json::from_value(v.get("rows").cloned().unwrap_or_default())
-            .with_context(|| format!("{}: no valid `rows` list", path.display()))?;
-        for r in these {
-            let same = |o: &ResultRow| {
-                (&o.task, &o.condition, &o.out_of_context, o.dims, &o.samples, o.seed)
-                    == (&r.task, &r.condition, &r.out_of_context, r.dims, &r.samples, r.seed)
-            };
-            if !rows.iter().any(same) {
-                rows.push(r);
-            }
-        }
-    }
+    let rows = evaluate::join_reports(&a.reports)?;
     let md = markdown_report(&rows);
     println!("{md}");
     if let Some(p) = &a.markdown {
-        crate::fsutil::write_atomic(p, |w| w.write_all(md.as_bytes())).with_context(|| format!("writing {}", p.display()))?;
+        write_text(p, &md)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn write_json(path: &Path, v: &serde_json::Value) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(v)?;
-    crate::fsutil::write_atomic(path, |w| w.write_all(text.as_bytes())).with_context(|| format!("writing {}", path.display()))
-}
-
-/// Current UTC time as ISO 8601 (seconds).
-pub fn now_iso() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y + (m <= 2) as i64, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[derive(Args, Debug)]
@@ -376,11 +259,11 @@ pub struct CrossCorpusArgs {
     /// Corpora (manifest, emotion folder or feature bank); each is held out in turn.
     #[arg(long = "corpus", required = true)]
     pub corpora: Vec<PathBuf>,
-    /// Conditions: baselinefs, aae, enriched.
-    #[arg(long, value_delimiter = ',', default_value = "baselinefs,aae,enriched")]
-    pub conditions: Vec<String>,
+    /// Conditions: baseline, baselinefs, aae, enriched.
+    #[arg(long, value_delimiter = ',', default_values_t = CrossCorpusPlan::default().conditions)]
+    pub conditions: Vec<Condition>,
     /// Code size D.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = AaeConfig::default().dims)]
     pub dims: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -392,42 +275,20 @@ pub struct CrossCorpusArgs {
 }
 
 pub fn cross_corpus(a: CrossCorpusArgs) -> anyhow::Result<ExitCode> {
-    let t0 = std::time::Instant::now();
-    let mut cache = open_cache(&a.method.cache);
-    let mut data = Vec::new();
-    for p in &a.corpora {
-        data.push(load_pool(std::slice::from_ref(p), &mut cache)?);
-    }
-    let (device, device_name) = select_device(a.method.device);
-    let sets: Vec<NamedSet<'_>> = data.iter().map(|d| NamedSet { name: d.name.clone(), set: LabelledSet::from(d) }).collect();
-    let pb = progress_bar(0, "cross-corpus");
-    let rows = leave_one_corpus_out(&sets, &a.conditions, &a.method.aae(a.dims, a.seed), &a.method.grid(), &device, &|p| {
-        pb.set_length(p.total as u64);
-        pb.set_position(p.done as u64);
-        pb.set_message(p.what.clone());
-        log_step(&pb, p.done, p.total, &p.what);
-        true
-    })?;
-    pb.finish_and_clear();
-    write_json(
-        &a.report,
-        &serde_json::json!({
-            "protocol": "leave-one-corpus-out",
-            "corpora": data.iter().map(|d| (d.name.clone(), d.len())).collect::<Vec<_>>(),
-            "device": device_name,
-            "command": std::env::args().collect::<Vec<_>>().join(" "),
-            "seconds": t0.elapsed().as_secs_f64(),
-            "rows": rows,
-        }),
-    )?;
-    println!("{}", cross_corpus_markdown(&rows));
-    eprintln!("took {:.1} s", t0.elapsed().as_secs_f64());
+    let plan = CrossCorpusPlan {
+        corpora: a.corpora,
+        conditions: a.conditions,
+        aae: a.method.aae(a.dims, a.seed),
+        grid: a.method.grid(),
+        device: a.method.device,
+        cache_dir: a.method.cache_dir(),
+        report: a.report,
+        command: command_line(),
+    };
+    let progress = Progress::new("cross-corpus");
+    let r = cross_corpus::run(&plan, &|e| progress.show(e), &CancelToken::new())?;
+    progress.finish();
+    println!("{}", r.markdown);
+    eprintln!("took {:.1} s", r.seconds);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Without a terminal (logs, CI) the progress bar is hidden; print one line per finished fold.
-fn log_step(pb: &indicatif::ProgressBar, done: usize, total: usize, what: &str) {
-    if pb.is_hidden() {
-        eprintln!("[{done}/{total}] {what}");
-    }
 }

@@ -1,10 +1,10 @@
 //! Choosing where the autoencoder trains: a GPU through wgpu when one initialises, otherwise
 //! burn's `flex` backend on the CPU (deterministic, and what the tests use).
 
+use crate::choice::Choice;
 use burn::tensor::{Device, DeviceKind};
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceChoice {
     /// A hardware wgpu adapter if one exists, otherwise the CPU.
     #[default]
@@ -14,6 +14,12 @@ pub enum DeviceChoice {
     /// burn's flex backend on the CPU.
     Cpu,
 }
+
+impl Choice for DeviceChoice {
+    const WHAT: &'static str = "device";
+    const ALL: &'static [(&'static str, Self)] = &[("auto", Self::Auto), ("wgpu", Self::Wgpu), ("cpu", Self::Cpu)];
+}
+crate::choice_traits!(DeviceChoice);
 
 /// The device for `choice` and a description of what was chosen. `Wgpu` with no adapter at
 /// all falls back to the CPU and says so.

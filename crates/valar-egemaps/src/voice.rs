@@ -485,7 +485,7 @@ mod tests {
         let h = ha.analyze(&mag, 200.0, [0.0; 3]);
         assert!((h.h1_h2 - 13.98).abs() < 0.2, "H1-H2 {}", h.h1_h2);
         // HNR: clearly harmonic for the tone, clearly not for noise at the same "F0".
-        let noise = crate::audio::synth::noise(16_000, 0.06, 0.3, 9);
+        let noise = crate::synth::noise(16_000, 0.06, 0.3, 9);
         fft.run(&noise[..g.l60]);
         let mut nmag = Vec::new();
         fft.magnitudes(&mut nmag);

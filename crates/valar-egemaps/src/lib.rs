@@ -1,9 +1,22 @@
 //! Native eGeMAPSv02: the 88 functionals and 25 LLDs, numerically faithful to openSMILE 3
 //! (PyPI `opensmile` 2.6.0), computed at the input's native sample rate.
 //!
-//! The whole pipeline follows `docs/egemaps-spec.md` (beside the project); section numbers in
-//! comments refer to it. Batch extraction ([`Extractor`]) and live analysis
-//! ([`StreamingExtractor`]) share one frame engine, so each sample is analysed once.
+//! Samples and a rate in, functionals and LLDs out: no decoding, no resampling, no I/O.
+//! The whole pipeline follows openSMILE's eGeMAPSv02 configuration; section numbers in
+//! comments refer to valar's `egemaps-spec.md`. Batch extraction ([`Extractor`]) and live
+//! analysis ([`StreamingExtractor`]) share one frame engine, so each sample is analysed once.
+//!
+//! ```
+//! use valar_egemaps::{Extractor, FEATURE_NAMES, synth};
+//!
+//! let x = synth::tone(220.0, 16_000, 1.0, 0.3);
+//! let f = Extractor::new(16_000)?.extract(&x);
+//! assert_eq!(FEATURE_NAMES.len(), f.values().len());
+//! let f0 = f.get("F0semitoneFrom27.5Hz_sma3nz_amean").unwrap();
+//! // 220 Hz is 12·log2(220 / 27.5) = 36 semitones above 27.5 Hz.
+//! assert!((f0 - 36.0).abs() < 0.1, "{f0}");
+//! # Ok::<(), valar_egemaps::ExtractError>(())
+//! ```
 
 mod analyzer;
 mod dsp;
@@ -14,9 +27,8 @@ mod ooura;
 pub mod parity;
 mod pitch;
 mod spectral;
+pub mod synth;
 mod voice;
-
-use std::path::Path;
 
 pub use names::{FEATURE_NAMES, LLD_NAMES};
 
@@ -24,11 +36,13 @@ use analyzer::{Analyzer, Contours};
 use functionals as fx;
 use spectral::{ALPHA, FLUX, HAMMARBERG, LOUDNESS, MFCC1, SLOPE0_500, SLOPE500_1500};
 
-use crate::audio::{self, AudioError};
-
 /// Bumped whenever any output value can change; feature caches are keyed by it.
 pub const EXTRACTOR_VERSION: &str = "valar-egemaps-2";
 pub const N_FEATURES: usize = 88;
+/// Lowest sample rate the extractor accepts (Hz).
+pub const MIN_RATE: u32 = 8_000;
+/// Highest sample rate the extractor accepts (Hz).
+pub const MAX_RATE: u32 = 192_000;
 pub const N_LLD: usize = 25;
 /// LLD frame period (seconds).
 pub const FRAME_PERIOD_S: f64 = 0.01;
@@ -95,8 +109,6 @@ pub struct Analysis {
 pub enum ExtractError {
     #[error("sample rate {0} Hz is outside 8000–192000 Hz")]
     Rate(u32),
-    #[error(transparent)]
-    Audio(#[from] AudioError),
 }
 
 /// Batch extractor for one sample rate.
@@ -107,7 +119,7 @@ pub struct Extractor {
 
 impl Extractor {
     pub fn new(sample_rate: u32) -> Result<Self, ExtractError> {
-        if !(audio::MIN_RATE..=audio::MAX_RATE).contains(&sample_rate) {
+        if !(MIN_RATE..=MAX_RATE).contains(&sample_rate) {
             return Err(ExtractError::Rate(sample_rate));
         }
         Ok(Self { sample_rate })
@@ -169,55 +181,6 @@ fn voiced_ratio(c: &Contours) -> f64 {
         return 0.0;
     }
     c.voice.iter().filter(|v| v.f0_hz > 0.0).count() as f64 / c.voice.len() as f64
-}
-
-/// Which 16 kHz-or-native rate a file is analysed at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rate {
-    /// The file's own rate, as openSMILE does (for `valar extract` and parity).
-    Native,
-    /// valar's canonical 16 kHz (for the model).
-    Canonical,
-}
-
-/// Decodes `path` in blocks and extracts its features in bounded memory.
-pub fn extract_file(path: &Path, rate: Rate, with_lld: bool) -> Result<Analysis, ExtractError> {
-    let mut state: Option<(Session, audio::StreamResampler)> = None;
-    let mut failure: Option<ExtractError> = None;
-    let mut buf = Vec::new();
-    audio::stream_file(path, 1 << 15, |block, fs| {
-        if state.is_none() {
-            let target = match rate {
-                Rate::Native => fs,
-                Rate::Canonical => audio::CANONICAL_RATE,
-            };
-            match Extractor::new(target).and_then(|e| Ok((e.session(), audio::StreamResampler::new(fs, target)?))) {
-                Ok(s) => state = Some(s),
-                Err(e) => {
-                    failure = Some(e);
-                    return false;
-                }
-            }
-        }
-        let Some((session, rs)) = state.as_mut() else { return false };
-        buf.clear();
-        if let Err(e) = rs.process(block, &mut buf) {
-            failure = Some(e.into());
-            return false;
-        }
-        session.push(&buf);
-        true
-    })?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let Some((mut session, mut rs)) = state else {
-        return Err(AudioError::NoSamples { path: path.to_path_buf() }.into());
-    };
-    buf.clear();
-    rs.finish(&mut buf)?;
-    session.push(&buf);
-    Ok(session.finish(with_lld))
 }
 
 fn column(rows: &[[f32; spectral::N_SPECTRAL]], i: usize) -> Vec<f32> {
@@ -439,3 +402,8 @@ impl StreamingExtractor {
         self.min_frames
     }
 }
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

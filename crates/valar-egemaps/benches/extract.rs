@@ -2,8 +2,8 @@
 //! eGeMAPSv02 at about 0.03 on one core of the CI machine, valar's target is ≤ 0.01.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use valar::audio::synth::{self, Pulses};
-use valar::egemaps::Extractor;
+use valar_egemaps::Extractor;
+use valar_egemaps::synth::{self, Pulses};
 
 /// 10 s of speech-like signal: voiced stretches with gliding F0, pauses with noise.
 fn speechlike(rate: u32) -> Vec<f32> {

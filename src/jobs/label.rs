@@ -1,0 +1,150 @@
+//! Labelling recordings in bulk: activation and valence of every audio file under a file or
+//! folder (or of every S-second segment of each), in parallel, as CSV; `resume` keeps the rows
+//! of an earlier run and labels only the files it lacks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{CancelToken, Event, JobError, Sink, pool, relative_name};
+use crate::classify::bundle::{Bundle, default_model_dir};
+use crate::classify::label::{CSV_HEADER, CSV_HEADER_SEGMENTS, LabelRow, csv_line, label_file};
+use crate::classify::pipeline::Predictor;
+use crate::fsutil::csv_field;
+use crate::model::{DeviceChoice, select_device};
+
+/// A labelling run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelPlan {
+    /// An audio file or a folder (searched recursively).
+    pub input: PathBuf,
+    /// Output CSV.
+    pub output: PathBuf,
+    /// Model folder.
+    pub model: PathBuf,
+    /// Label consecutive segments of this many seconds instead of whole files.
+    pub segment: Option<f64>,
+    /// Parallel files (None: all cores).
+    pub jobs: Option<usize>,
+    /// Keep the rows already in `output` and label only files not in it yet.
+    pub resume: bool,
+}
+
+impl Default for LabelPlan {
+    fn default() -> Self {
+        Self {
+            input: PathBuf::new(),
+            output: PathBuf::from("labels.csv"),
+            model: default_model_dir(),
+            segment: None,
+            jobs: None,
+            resume: false,
+        }
+    }
+}
+
+/// A finished labelling run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelled {
+    /// Files labelled by this run.
+    pub files: usize,
+    /// Of those, files with an error (each also reported in its `FileDone` event).
+    pub failed: usize,
+    /// Files kept from the earlier output (`resume`).
+    pub kept: usize,
+    /// Seconds of audio labelled.
+    pub audio_s: f64,
+}
+
+/// Checks a segment length.
+pub fn check_segment(segment: Option<f64>) -> Result<(), JobError> {
+    match segment {
+        Some(s) if !(s.is_finite() && s >= 0.1) => Err(JobError::Segment(s)),
+        _ => Ok(()),
+    }
+}
+
+/// Labels `files` with `predictor` in parallel; each file's rows arrive as
+/// [`Event::Labelled`] followed by [`Event::FileDone`], in completion order. Returns the rows
+/// in `files` order.
+pub fn label_files(
+    files: &[PathBuf],
+    predictor: &Predictor,
+    segment: Option<f64>,
+    jobs: Option<usize>,
+    sink: &dyn Sink,
+    cancel: &CancelToken,
+) -> Result<Vec<Vec<LabelRow>>, JobError> {
+    check_segment(segment)?;
+    let total = files.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    pool(jobs)?.install(|| {
+        use rayon::prelude::*;
+        files
+            .par_iter()
+            .enumerate()
+            .map(|(index, f)| {
+                cancel.check()?;
+                let rows = label_file(f, predictor, segment);
+                let error = rows.iter().find_map(|r| r.error.clone());
+                sink.event(Event::Labelled { index, rows: rows.clone() });
+                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                sink.event(Event::FileDone { index, done, total, path: f.clone(), error });
+                Ok(rows)
+            })
+            .collect()
+    })
+}
+
+/// Rows of an existing output, grouped by file (kept verbatim for `resume`).
+fn existing_rows(path: &Path, header: &str) -> Result<BTreeMap<String, Vec<String>>, JobError> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if !path.exists() {
+        return Ok(out);
+    }
+    let csv_err = |source| JobError::Csv { path: path.to_path_buf(), source };
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_path(path).map_err(csv_err)?;
+    let found = rdr.headers().map_err(csv_err)?.iter().collect::<Vec<_>>().join(",");
+    if found != header {
+        return Err(JobError::ResumeColumns { path: path.to_path_buf() });
+    }
+    for rec in rdr.records() {
+        let rec = rec.map_err(csv_err)?;
+        let line = rec.iter().map(csv_field).collect::<Vec<_>>().join(",");
+        out.entry(rec.get(0).unwrap_or_default().to_string()).or_default().push(line);
+    }
+    Ok(out)
+}
+
+pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Labelled, JobError> {
+    check_segment(plan.segment)?;
+    if !plan.input.exists() {
+        return Err(JobError::NotFound(plan.input.clone()));
+    }
+    let (device, _) = select_device(DeviceChoice::Cpu);
+    let bundle = Bundle::load(&plan.model, &device)?;
+    let segmented = plan.segment.is_some();
+    let header = if segmented { CSV_HEADER_SEGMENTS } else { CSV_HEADER };
+    let mut kept = if plan.resume { existing_rows(&plan.output, header)? } else { BTreeMap::new() };
+    let kept_before = kept.len();
+
+    let files = crate::audio::find_audio_files(&plan.input).map_err(JobError::io(&plan.input))?;
+    let (names, todo): (Vec<String>, Vec<PathBuf>) =
+        files.into_iter().map(|f| (relative_name(&plan.input, &f), f)).filter(|(n, _)| !kept.contains_key(n)).unzip();
+    let results = label_files(&todo, &bundle.predictor, plan.segment, plan.jobs, sink, cancel)?;
+    let failed = results.iter().filter(|rows| rows.iter().any(|r| r.prediction.is_none())).count();
+    let audio_s: f64 = results.iter().flat_map(|r| r.iter().map(|x| x.duration_s)).sum();
+    for (name, rows) in names.iter().zip(&results) {
+        kept.insert(name.clone(), rows.iter().map(|r| csv_line(name, r, segmented)).collect());
+    }
+    crate::fsutil::write_atomic(&plan.output, |w| {
+        writeln!(w, "{header}")?;
+        for lines in kept.values() {
+            for l in lines {
+                writeln!(w, "{l}")?;
+            }
+        }
+        Ok(())
+    })
+    .map_err(JobError::io(&plan.output))?;
+    Ok(Labelled { files: results.len(), failed, kept: kept_before, audio_s })
+}

@@ -1,0 +1,233 @@
+//! The jobs layer driven directly, as the CLI and the app drive it: a training plan on a tiny
+//! corpus (events, saved model, leave-one-speaker-out check), a cancelled one (a cancel is not
+//! an error and leaves nothing behind), a live session fed by a file (estimates, calibration,
+//! a streamed recording), and `valar live --file … --json` end to end.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use valar::audio::synth::{self, Pulses};
+use valar::classify::bundle::Bundle;
+use valar::jobs::live::{Calibration, LiveAnalyzer, LiveConfig, LivePlan, LiveSource};
+use valar::jobs::train::{Recipe, TrainPlan};
+use valar::jobs::{CancelToken, Event, JobError};
+use valar::model::{AaeConfig, DeviceChoice, select_device};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// 4 speakers × 6 synthetic utterances whose pitch and loudness follow the activation label.
+fn tiny_manifest(dir: &Path) -> PathBuf {
+    let mut m = String::from("path,speaker,gender,emotion,activation,valence\n");
+    for spk in 0..4 {
+        for i in 0..6 {
+            let high = i % 2 == 0;
+            let pos = i % 3 == 0;
+            let f0 = if high { 220.0 + 10.0 * spk as f64 } else { 110.0 + 5.0 * spk as f64 };
+            let p = Pulses { f0_start: f0, f0_end: f0 * if high { 1.3 } else { 0.95 }, jitter: 0.01, shimmer: 0.04, amp: 1.0 };
+            let formants =
+                if pos { [(700.0, 90.0), (1220.0, 110.0), (2600.0, 160.0)] } else { [(300.0, 60.0), (2300.0, 100.0), (3000.0, 150.0)] };
+            let x = synth::vowel(16_000, 1.0, p, &formants, if high { 0.7 } else { 0.15 });
+            let name = format!("s{spk}_{i}.wav");
+            valar::audio::write_wav(&dir.join(&name), &x, 16_000).unwrap();
+            m += &format!("{name},{spk},,,{},{}\n", if high { 1 } else { -1 }, if pos { 1 } else { -1 });
+        }
+    }
+    let p = dir.join("manifest.csv");
+    std::fs::write(&p, m).unwrap();
+    p
+}
+
+fn tiny_plan(tmp: &Path) -> TrainPlan {
+    let corpus = tmp.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    TrainPlan {
+        in_context: vec![tiny_manifest(&corpus)],
+        recipe: Recipe::Aae,
+        aae: AaeConfig { dims: 4, hidden: 16, epochs: 3, ..AaeConfig::default() },
+        device: DeviceChoice::Cpu,
+        check: true,
+        output: tmp.join("models/tiny"),
+        cache_dir: tmp.join("cache"),
+        command: "tests/jobs.rs".into(),
+        ..TrainPlan::default()
+    }
+}
+
+#[test]
+fn a_training_plan_reports_its_epochs_saves_the_model_and_checks_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tiny_plan(tmp.path());
+    let events = Mutex::new(Vec::new());
+    let trained = valar::jobs::train::run(&plan, &|e| events.lock().unwrap().push(e), &CancelToken::new()).expect("training");
+    let events = events.into_inner().unwrap();
+    let epochs: Vec<usize> =
+        events.iter().filter_map(|e| if let Event::Epoch { losses, .. } = e { Some(losses.epoch) } else { None }).collect();
+    assert_eq!(epochs.len(), 3, "one event per epoch of the single (plain AAE) stage: {epochs:?}");
+    let fractions: Vec<f32> =
+        events.iter().filter_map(|e| if let Event::Stage { fraction, .. } = e { Some(*fraction) } else { None }).collect();
+    assert!(fractions.windows(2).all(|w| w[1] >= w[0] - 1e-6), "progress never goes back: {fractions:?}");
+    assert!(fractions.iter().all(|f| (0.0..=1.0).contains(f)));
+
+    assert_eq!(trained.path, tmp.path().join("models/tiny"));
+    assert_eq!(trained.samples, 24);
+    let check = trained.check.expect("the leave-one-speaker-out check ran");
+    assert_eq!(check.iter().map(|l| l.task.as_str()).collect::<Vec<_>>(), ["activation", "valence"]);
+    assert!(check.iter().all(|l| (0.0..=1.0).contains(&l.baseline_uar) && (0.0..=1.0).contains(&l.method_uar)));
+    // Activation is loud and high-pitched by construction: the baseline separates it.
+    assert!(check[0].baseline_uar > 0.9, "{check:?}");
+
+    let (device, _) = select_device(DeviceChoice::Cpu);
+    let bundle = Bundle::load(&trained.path, &device).expect("the saved model loads");
+    assert_eq!(bundle.metadata.in_context, vec![("corpus".to_string(), 24)]);
+    assert_eq!(bundle.metadata.command, "tests/jobs.rs");
+    assert_eq!(bundle.representation.aae().map(|a| a.dims), Some(4));
+}
+
+#[test]
+fn a_cancelled_training_is_not_an_error_and_leaves_no_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = TrainPlan { aae: AaeConfig { epochs: 50, ..tiny_plan(tmp.path()).aae }, ..tiny_plan(tmp.path()) };
+    let cancel = CancelToken::new();
+    let epochs_seen = Mutex::new(0);
+    let r = valar::jobs::train::run(
+        &plan,
+        &|e| {
+            if let Event::Epoch { .. } = e {
+                *epochs_seen.lock().unwrap() += 1;
+                // Cancelled during the autoencoder's epochs, as a user would.
+                cancel.cancel();
+            }
+        },
+        &cancel,
+    );
+    let e = r.expect_err("cancelled");
+    assert!(e.is_cancelled(), "{e:?}");
+    assert!(matches!(e, JobError::Cancelled));
+    assert_eq!(e.to_string(), "cancelled");
+    assert!(*epochs_seen.lock().unwrap() < 50, "training stopped early");
+    assert!(!plan.output.exists(), "nothing half-written");
+}
+
+#[test]
+fn enrichment_without_out_of_context_data_is_refused_before_any_work() {
+    let plan = TrainPlan { in_context: vec![PathBuf::from("no/such/manifest.csv")], recipe: Recipe::Enriched, ..TrainPlan::default() };
+    let e = valar::jobs::train::run(&plan, &valar::jobs::ignore, &CancelToken::new()).unwrap_err();
+    assert!(matches!(e, JobError::NoOutOfContext), "{e:?}");
+}
+
+fn bundled() -> Arc<valar::classify::pipeline::Predictor> {
+    let (device, _) = select_device(DeviceChoice::Cpu);
+    Arc::new(Bundle::load(&root().join("models/default"), &device).unwrap().predictor)
+}
+
+#[test]
+fn the_live_analyzer_yields_estimates_every_hop_and_calibrates_on_speech() {
+    let (audio, _) = valar::audio::decode_file(&root().join("assets/demo-excited.wav")).unwrap();
+    assert_eq!(audio.sample_rate, 16_000);
+    let config = LiveConfig { window_s: 3.0, update_s: 0.5, calibration_s: 1.0 };
+    assert_eq!(config.calibration_windows(), 2);
+    let mut a = LiveAnalyzer::new(bundled(), config).unwrap();
+    a.start_calibration();
+    assert_eq!(a.calibration(), Calibration::Collecting { have: 0, need: 2 });
+    let mut estimates = Vec::new();
+    for block in audio.samples.chunks(320) {
+        estimates.extend(a.push(block, Instant::now()));
+    }
+    // 4.30 s of audio: the first window ends after 1 s, then one every 0.5 s while whole frames
+    // complete (the last frame needs 60 ms of audio).
+    let times: Vec<f64> = estimates.iter().map(|e| e.t_s).collect();
+    assert_eq!(times.first().copied(), Some(1.0), "{times:?}");
+    assert!(times.windows(2).all(|w| (w[1] - w[0] - 0.5).abs() < 1e-9), "{times:?}");
+    assert_eq!(times.len(), 7, "{times:?}");
+    assert!(estimates.iter().filter(|e| e.speech).count() >= 2, "the demo clip is speech-like");
+    for e in &estimates {
+        assert_eq!(e.prediction.is_some(), e.speech, "only speech is classified");
+        assert!((0.0..=1.0).contains(&e.voiced_ratio));
+        assert!(e.latency_ms >= 0.0);
+    }
+    assert_eq!(a.calibration(), Calibration::Calibrated { windows: 2 });
+    a.reset_calibration();
+    assert_eq!(a.calibration(), Calibration::Off);
+}
+
+#[test]
+fn a_live_session_fed_by_a_file_yields_estimates_and_streams_its_recording() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("session");
+    let plan = LivePlan {
+        source: LiveSource::File(root().join("assets/demo-excited.wav")),
+        record: Some(base.clone()),
+        calibrate_at_start: true,
+        config: LiveConfig { calibration_s: 1.0, ..LiveConfig::default() },
+    };
+    let estimates = Mutex::new(Vec::new());
+    let calibrations = Mutex::new(Vec::new());
+    let sink = |e: Event| match e {
+        Event::Estimate(e) => estimates.lock().unwrap().push(e),
+        Event::Calibration(c) => calibrations.lock().unwrap().push(c),
+        _ => {}
+    };
+    let summary = valar::jobs::live::run(&plan, bundled(), &sink, &CancelToken::new(), &crossbeam_channel::never()).expect("session");
+    let estimates = estimates.into_inner().unwrap();
+    assert_eq!(summary.estimates, estimates.len());
+    assert_eq!(estimates.len(), 7);
+    assert!((summary.audio_s - 4.304).abs() < 0.03, "{}", summary.audio_s);
+    let calibrations = calibrations.into_inner().unwrap();
+    assert_eq!(calibrations.first(), Some(&Calibration::Collecting { have: 0, need: 2 }));
+    assert_eq!(calibrations.last(), Some(&Calibration::Calibrated { windows: 2 }));
+
+    let (wav, csv) = summary.recording.expect("recorded");
+    assert_eq!((wav.clone(), csv.clone()), (base.with_extension("wav"), base.with_extension("csv")));
+    assert!(!tmp.path().join("session.wav.part").exists() && !tmp.path().join("session.csv.part").exists());
+    let (rec, _) = valar::audio::decode_file(&wav).unwrap();
+    let (orig, _) = valar::audio::decode_file(&root().join("assets/demo-excited.wav")).unwrap();
+    assert_eq!(rec.samples.len(), orig.samples.len(), "every sample heard is recorded");
+    assert!(rec.samples.iter().zip(&orig.samples).all(|(a, b)| (a - b).abs() < 1e-6), "16-bit round trip is exact");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let speech = estimates.iter().filter(|e| e.speech).count();
+    assert_eq!(text.lines().count(), 1 + speech, "{text}");
+    assert!(text.starts_with("t_s,activation,activation_score,valence,valence_score,voiced_ratio\n"));
+}
+
+#[test]
+fn valar_live_prints_json_lines_until_the_file_ends() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_valar"))
+        .args(["live", "--file", "assets/demo-excited.wav", "--json"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 7, "{lines:?}");
+    let t: Vec<f64> = lines.iter().map(|l| l["t_s"].as_f64().unwrap()).collect();
+    assert_eq!(t, [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]);
+    for l in &lines {
+        let speech = l["speech"].as_bool().unwrap();
+        assert_eq!(l["activation"].is_string(), speech, "{l}");
+        if speech {
+            assert!(["high", "low"].contains(&l["activation"].as_str().unwrap()));
+            assert!(["positive", "negative"].contains(&l["valence"].as_str().unwrap()));
+            assert!((0.0..=1.0).contains(&l["activation_score"].as_f64().unwrap()));
+        }
+        assert!(l["latency_ms"].as_f64().unwrap() >= 0.0);
+    }
+    assert!(stderr.contains("7 estimates"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_condition_is_an_error_listing_the_valid_ones() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_valar"))
+        .args(["evaluate", "--in-context", "x.csv", "--report", "r.json", "--conditions", "baselinefs,enrichd"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown condition 'enrichd' (valid: baseline, baselinefs, aae, enriched)"), "{stderr}");
+}
