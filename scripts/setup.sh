@@ -38,6 +38,12 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 if [ "$what" = test ]; then
+  # fmt and clippy run before the tests (a minimal rustup profile lacks them).
+  for c in rustfmt clippy; do
+    if ! cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1; then
+      rustup component add "$c"
+    fi
+  done
   shared=${VALAR_SHARED_DIR:-$here/../shared}
   [ -d "$shared" ] || shared="$here/shared"
   req="$shared/tools/requirements.txt"

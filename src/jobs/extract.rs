@@ -38,6 +38,9 @@ pub struct Extracted {
     pub audio_s: f64,
 }
 
+/// One file's extraction: its path and its analysis, or why it has none.
+pub type FileAnalysis = (PathBuf, Result<Analysis, FileError>);
+
 /// Extracts every audio file under `input` in parallel; results in path order. Each finished
 /// file is a [`Event::FileDone`].
 pub fn extract_files(
@@ -47,7 +50,7 @@ pub fn extract_files(
     with_lld: bool,
     sink: &dyn Sink,
     cancel: &CancelToken,
-) -> Result<Vec<(PathBuf, Result<Analysis, FileError>)>, JobError> {
+) -> Result<Vec<FileAnalysis>, JobError> {
     let files = audio_files(input)?;
     let total = files.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
