@@ -49,7 +49,7 @@ pub struct FilesTab {
     pub sort: (SortBy, bool),
     pub selected: Option<usize>,
     pub detail: Option<Detail>,
-    detail_rx: Option<Receiver<Result<Detail, String>>>,
+    detail_rx: Option<Receiver<Result<Detail, egemaps::FileError>>>,
     /// A typed path: the way in where no file dialog is available (no desktop portal).
     pub path_input: String,
 }
@@ -163,7 +163,7 @@ impl FilesTab {
             self.detail_rx = None;
             match r {
                 Ok(d) => self.detail = Some(d),
-                Err(e) => notes.push(Message::Error(e)),
+                Err(e) => notes.push(Message::Error(e.to_string())),
             }
         }
     }
@@ -176,7 +176,7 @@ impl FilesTab {
         let (tx, rx) = crossbeam_channel::bounded(1);
         let tx = Notifier::new(tx, egui);
         std::thread::spawn(move || {
-            let r = egemaps::extract_file(&path, Rate::Canonical, true).map_err(|e| e.to_string()).map(|an| {
+            let r = egemaps::extract_file(&path, Rate::Canonical, true).map(|an| {
                 let lld = an.lld.unwrap_or(egemaps::LldTable { rows: Vec::new(), duration_s: 0.0 });
                 let t = |i: usize| lld.row_time(i).0;
                 let f0 = lld.column("F0semitoneFrom27.5Hz_sma3nz").unwrap_or_default();

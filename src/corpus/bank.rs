@@ -32,7 +32,7 @@ fn label_cell(v: Option<bool>) -> &'static str {
 
 impl FeatureBank {
     /// Builds a bank from a corpus and its features (samples whose extraction failed are left out).
-    pub fn from_corpus(corpus: &Corpus, features: &[Result<[f64; N_FEATURES], String>]) -> Self {
+    pub fn from_corpus(corpus: &Corpus, features: &[super::cache::SampleFeatures]) -> Self {
         let rows = corpus
             .samples
             .iter()

@@ -3,11 +3,30 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use super::Corpus;
 use crate::egemaps::{self, EXTRACTOR_VERSION, N_FEATURES, Rate};
+
+/// Why one corpus sample has no features.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SampleError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    #[error(transparent)]
+    Extract(Arc<egemaps::FileError>),
+    #[error("{0}: shorter than one 60 ms analysis frame")]
+    TooShort(PathBuf),
+}
+
+/// One sample's functionals, or why it has none.
+pub type SampleFeatures = Result<[f64; N_FEATURES], SampleError>;
 
 pub struct FeatureCache {
     file: Option<PathBuf>,
@@ -99,14 +118,17 @@ impl FeatureCache {
     }
 
     /// Functionals of every sample of `corpus` (canonical 16 kHz), extracting what the cache
-    /// lacks in parallel. A file that cannot be used yields its error message.
-    pub fn corpus_features(&mut self, corpus: &Corpus, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Result<[f64; N_FEATURES], String>> {
+    /// lacks in parallel. A file that cannot be used yields why.
+    pub fn corpus_features(&mut self, corpus: &Corpus, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<SampleFeatures> {
         use rayon::prelude::*;
         let total = corpus.samples.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let keyed: Vec<Result<String, String>> =
-            corpus.samples.par_iter().map(|s| FeatureCache::key(&s.path).map_err(|e| format!("{}: {e}", s.path.display()))).collect();
-        let results: Vec<Result<[f64; N_FEATURES], String>> = corpus
+        let keyed: Vec<Result<String, SampleError>> = corpus
+            .samples
+            .par_iter()
+            .map(|s| FeatureCache::key(&s.path).map_err(|e| SampleError::Read { path: s.path.clone(), source: Arc::new(e) }))
+            .collect();
+        let results: Vec<SampleFeatures> = corpus
             .samples
             .par_iter()
             .zip(&keyed)
@@ -133,10 +155,10 @@ impl FeatureCache {
     }
 }
 
-fn extract(path: &Path) -> Result<[f64; N_FEATURES], String> {
-    let an = egemaps::extract_file(path, Rate::Canonical, false).map_err(|e| e.to_string())?;
+fn extract(path: &Path) -> SampleFeatures {
+    let an = egemaps::extract_file(path, Rate::Canonical, false).map_err(|e| SampleError::Extract(Arc::new(e)))?;
     if !an.functionals.is_valid() {
-        return Err(format!("{}: shorter than one 60 ms analysis frame", path.display()));
+        return Err(SampleError::TooShort(path.to_path_buf()));
     }
     Ok(an.functionals.0)
 }

@@ -6,7 +6,7 @@ mod bank;
 mod cache;
 
 pub use bank::{BankRow, FeatureBank};
-pub use cache::FeatureCache;
+pub use cache::{FeatureCache, SampleError, SampleFeatures};
 
 use std::path::{Path, PathBuf};
 
@@ -302,7 +302,7 @@ pub fn load_labelled(path: &Path, cache: &mut FeatureCache, progress: &(dyn Fn(u
                 d.corpora.push(corpus.name.clone());
                 d.emotions.push(s.emotion.clone());
             }
-            Err(e) => d.skipped.push(e),
+            Err(e) => d.skipped.push(e.to_string()),
         }
     }
     if d.is_empty() {
