@@ -221,7 +221,8 @@ impl Bundle {
             (Some(_), None) => return Err(mismatch("encoder weights for a feature-only model".into())),
             (None, Some(_)) => return Err(mismatch("autoencoder model without encoder weights".into())),
         };
-        let rep_dims = encoder.as_ref().map(|e| e.dims()).unwrap_or(88);
+        let append = f.representation.aae().is_some_and(|a| a.append_features);
+        let rep_dims = encoder.as_ref().map(|e| e.dims() + if append { 88 } else { 0 }).unwrap_or(88);
         match (&encoder, &f.code_normalizer) {
             (Some(_), Some(cn)) if cn.dims() == rep_dims && cn.std.len() == rep_dims => {}
             (None, None) => {}
@@ -239,6 +240,8 @@ impl Bundle {
                 code_normalizer: f.code_normalizer,
                 tasks: [f.activation, f.valence],
                 history: f.training_history,
+                append_features: append,
+                diagnostics: Default::default(),
             },
             representation: f.representation,
             metadata: f.metadata,

@@ -6,9 +6,9 @@
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::{LabelledSet, PipelineConfig, PipelineError, Representation, TASKS, train_predictor};
+use super::pipeline::{Diagnostics, LabelledSet, PipelineConfig, PipelineError, Representation, TASKS, guard_out_of_context, train_predictor};
 use super::{Confusion, Grid, Normalization, loso_folds, normalize_per_group, paired_permutation_p};
-use crate::model::{AaeConfig, Rng};
+use crate::model::{AaeConfig, EpochLosses, Rng};
 
 /// The paper's experimental conditions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,12 +21,15 @@ pub enum Condition {
     Aae,
     /// The code of the AAE enriched with out-of-context neighbour labels.
     Enriched,
+    /// The enriched AAE with each sample's own labels as targets: the ceiling of any
+    /// neighbour search (a diagnostic, not a deployable method).
+    Oracle,
 }
 
 impl crate::choice::Choice for Condition {
     const WHAT: &'static str = "condition";
     const ALL: &'static [(&'static str, Self)] =
-        &[("baseline", Self::Baseline), ("baselinefs", Self::Baselinefs), ("aae", Self::Aae), ("enriched", Self::Enriched)];
+        &[("baseline", Self::Baseline), ("baselinefs", Self::Baselinefs), ("aae", Self::Aae), ("enriched", Self::Enriched), ("oracle", Self::Oracle)];
 }
 crate::choice_traits!(Condition);
 
@@ -37,6 +40,7 @@ impl Condition {
             Condition::Baseline | Condition::Baselinefs => Representation::Features,
             Condition::Aae => Representation::Aae(aae.clone()),
             Condition::Enriched => Representation::Enriched(aae.clone()),
+            Condition::Oracle => Representation::Enriched(AaeConfig { oracle: true, ..aae.clone() }),
         }
     }
 }
@@ -94,6 +98,20 @@ pub struct ResultRow {
     pub confusion: Confusion,
     /// UAR of each fold (test speaker order), for paired tests.
     pub fold_uar: Vec<f64>,
+    /// Mean over folds of the enrichment targets' agreement with the samples' own labels
+    /// (UAR of their signs), for this row's task.
+    #[serde(default)]
+    pub neighbour_uar: Option<f64>,
+    /// Mean over folds of the final autoencoder's last-epoch losses.
+    #[serde(default)]
+    pub final_losses: Option<EpochLosses>,
+    /// Mean over folds of the training codes' distance to N(0, I) (Σ mean² + (std − 1)²).
+    #[serde(default)]
+    pub prior_distance: Option<f64>,
+    /// Out-of-context rows dropped because they share corpus and speaker with, or equal, an
+    /// in-context row.
+    #[serde(default)]
+    pub out_of_context_dropped: usize,
 }
 
 /// Training-set size of a result: the JSON value `"full"` or a number.
@@ -139,6 +157,9 @@ fn arms(cfg: &ExperimentConfig, n_ooc: usize, seed: u64) -> Vec<Arm> {
                 representation: Condition::Aae.representation(&a),
                 select: true,
             });
+        }
+        if want(Condition::Oracle) {
+            out.push(Arm { condition: Condition::Oracle, out_of_context: None, representation: Condition::Oracle.representation(&a), select: true });
         }
         if want(Condition::Enriched) {
             for o in 0..n_ooc {
@@ -201,8 +222,30 @@ pub struct Progress {
     pub what: String,
 }
 
-/// Per fold: confusion matrices and selected dimension counts (activation, valence).
-type FoldOutcome = ([Confusion; 2], [usize; 2]);
+/// Per fold: confusion matrices, selected dimension counts (activation, valence) and what
+/// training measured.
+type FoldOutcome = ([Confusion; 2], [usize; 2], Diagnostics);
+
+fn mean_losses(ls: &[EpochLosses]) -> Option<EpochLosses> {
+    if ls.is_empty() {
+        return None;
+    }
+    let n = ls.len() as f64;
+    let m = |f: fn(&EpochLosses) -> f64| ls.iter().map(f).sum::<f64>() / n;
+    Some(EpochLosses {
+        epoch: (ls.iter().map(|l| l.epoch).sum::<usize>() as f64 / n).round() as usize,
+        rec: m(|l| l.rec),
+        adv: m(|l| l.adv),
+        disc: m(|l| l.disc),
+        per: m(|l| l.per),
+        held_out_rec: m(|l| l.held_out_rec),
+    })
+}
+
+fn mean_of(v: impl Iterator<Item = f64>) -> Option<f64> {
+    let v: Vec<f64> = v.filter(|x| x.is_finite()).collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
 
 /// Runs every condition × code size × out-of-context set × sample size × seed under
 /// leave-one-speaker-out. Folds run in parallel. `progress` returns false to cancel.
@@ -218,8 +261,17 @@ pub fn run_experiment(
     use rayon::prelude::*;
     let per_speaker = cfg.normalization == Normalization::PerSpeaker;
     let rows: Vec<Vec<f64>> = if per_speaker { normalize_per_group(inside.rows, inside.speakers) } else { inside.rows.to_vec() };
+    // The guard: out-of-context rows of an in-context speaker (a test speaker included) or
+    // equal to an in-context row are dropped before anything else sees them.
+    let guarded: Vec<(super::pipeline::OwnedSet, usize)> = outside
+        .iter()
+        .map(|o| {
+            let (kept, dropped) = guard_out_of_context(inside, &o.set);
+            (super::pipeline::subset(&o.set, &kept), dropped)
+        })
+        .collect();
     let ooc_rows: Vec<Vec<Vec<f64>>> =
-        outside.iter().map(|o| if per_speaker { normalize_per_group(o.set.rows, o.set.speakers) } else { o.set.rows.to_vec() }).collect();
+        guarded.iter().map(|((r, _, s, _), _)| if per_speaker { normalize_per_group(r, s) } else { r.clone() }).collect();
     let folds = loso_folds(inside.speakers);
     let seeds: Vec<u64> = (cfg.first_seed..cfg.first_seed + cfg.seeds.max(1) as u64).collect();
     // Runs without randomness (baselines on full data) need one seed only: the first.
@@ -239,7 +291,10 @@ pub fn run_experiment(
     let done = std::sync::atomic::AtomicUsize::new(0);
     let mut out = Vec::new();
     for (samples, seed, cond) in jobs {
-        let ooc = cond.out_of_context.map(|o| LabelledSet { rows: &ooc_rows[o], ..outside[o].set });
+        let ooc = cond.out_of_context.map(|o| {
+            let ((_, l, s, c), _) = &guarded[o];
+            LabelledSet { rows: &ooc_rows[o], labels: l, speakers: s, corpora: c }
+        });
         let pcfg = PipelineConfig { representation: cond.representation.clone(), grid: Grid { select: cond.select, ..cfg.grid.clone() } };
         let per_fold: Vec<Result<FoldOutcome, PipelineError>> = folds
             .par_iter()
@@ -285,7 +340,7 @@ pub fn run_experiment(
                 if !go_on {
                     cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
-                Ok((conf, [predictor.tasks[0].ds(), predictor.tasks[1].ds()]))
+                Ok((conf, [predictor.tasks[0].ds(), predictor.tasks[1].ds()], predictor.diagnostics.clone()))
             })
             .collect();
         let per_fold: Vec<FoldOutcome> = per_fold.into_iter().collect::<Result<_, _>>()?;
@@ -296,7 +351,7 @@ pub fn run_experiment(
             let mut pooled = Confusion::default();
             let mut ds: Vec<usize> = Vec::new();
             let mut fold_uar = Vec::new();
-            for (c, d) in &per_fold {
+            for (c, d, _) in &per_fold {
                 pooled.merge(&c[t]);
                 ds.push(d[t]);
                 fold_uar.push(c[t].uar());
@@ -316,6 +371,10 @@ pub fn run_experiment(
                 ds: ds[ds.len() / 2],
                 confusion: pooled,
                 fold_uar,
+                neighbour_uar: mean_of(per_fold.iter().filter_map(|f| f.2.neighbour_uar.map(|u| u[t]))),
+                final_losses: mean_losses(&per_fold.iter().filter_map(|f| f.2.final_losses).collect::<Vec<_>>()),
+                prior_distance: mean_of(per_fold.iter().filter_map(|f| f.2.prior_distance)),
+                out_of_context_dropped: cond.out_of_context.map(|o| guarded[o].1).unwrap_or(0),
             });
         }
     }
@@ -433,6 +492,35 @@ pub fn markdown_report(rows: &[ResultRow]) -> String {
             out += &header("the plain AAE of the same D");
             out += &vs_aae;
         }
+        // Diagnostics of the autoencoder conditions, averaged over folds and seeds.
+        let mut diag = String::new();
+        for &(c, ref o, ref d) in cols.iter().filter(|(c, _, _)| !matches!(c, Condition::Baseline | Condition::Baselinefs)) {
+            for task in TASKS {
+                let hits = rows_of(task, c, o, d);
+                if hits.is_empty() {
+                    continue;
+                }
+                let m = |f: &dyn Fn(&ResultRow) -> Option<f64>| {
+                    mean_of(hits.iter().filter_map(|r| f(r))).map(|v| format!("{v:.3}")).unwrap_or_else(|| "–".into())
+                };
+                let agreement =
+                    mean_of(hits.iter().filter_map(|r| r.neighbour_uar)).map(|v| format!("{:.1}", 100.0 * v)).unwrap_or_else(|| "–".into());
+                diag += &format!(
+                    "| {task} | {} | {agreement} | {} | {} | {} | {} | {} | {} |\n",
+                    setting(c, o, d),
+                    m(&|r| r.final_losses.map(|l| l.epoch as f64)),
+                    m(&|r| r.final_losses.map(|l| l.rec)),
+                    m(&|r| r.final_losses.map(|l| l.adv)),
+                    m(&|r| r.final_losses.map(|l| l.per)),
+                    m(&|r| r.prior_distance),
+                    hits.first().map(|r| r.out_of_context_dropped).unwrap_or(0)
+                );
+            }
+        }
+        if !diag.is_empty() {
+            out += "\nDiagnostics (means over folds and seeds): neighbour-label agreement (UAR % of the enrichment targets' signs against each training sample's own labels), the final autoencoder's last epoch and losses, the codes' distance to N(0, I) (Σ mean² + (std − 1)²; 0 = on the prior), out-of-context rows dropped by the guard:\n\n| task | setting | agreement | epochs | L_rec | L_adv | L_per | prior distance | dropped |\n|---|---|---|---|---|---|---|---|---|\n";
+            out += &diag;
+        }
     }
     out
 }
@@ -510,6 +598,10 @@ mod tests {
             ds: 5,
             confusion: Confusion::default(),
             fold_uar: folds.to_vec(),
+            neighbour_uar: None,
+            final_losses: None,
+            prior_distance: None,
+            out_of_context_dropped: 0,
         };
         let base: Vec<f64> = (0..10).map(|f| 0.70 + 0.01 * f as f64).collect();
         let shift = |d: f64| base.iter().map(|v| v + d).collect::<Vec<f64>>();

@@ -5,8 +5,8 @@
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::{ClassifyError, Grid, Normalizer, TaskModel, normalize_per_group, train_task};
-use crate::model::{self, AaeConfig, AaeData, Encoder, EpochLosses, ModelError};
+use super::{ClassifyError, Confusion, Grid, Normalizer, TaskModel, normalize_per_group, train_task};
+use crate::model::{self, AaeConfig, AaeData, Encoder, EpochLosses, ModelError, NeighbourLabels, NeighbourSpace, Rng};
 
 /// The two tasks, in this order everywhere.
 pub const TASKS: [&str; 2] = ["activation", "valence"];
@@ -69,6 +69,25 @@ pub struct Predictor {
     /// Activation, then valence.
     pub tasks: [TaskModel; 2],
     pub history: Vec<EpochLosses>,
+    /// The SVMs see the code with the z-scored functionals appended.
+    pub append_features: bool,
+    /// How training went (not saved with a model).
+    pub diagnostics: Diagnostics,
+}
+
+/// What training a predictor measured about itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// UAR of the enrichment targets' signs against each training sample's own labels
+    /// (activation, valence): how informative the neighbours' labels are.
+    pub neighbour_uar: Option<[f64; 2]>,
+    /// Out-of-context rows dropped because they share corpus and speaker with, or equal, an
+    /// in-context row.
+    pub out_of_context_dropped: usize,
+    /// Σ over code dimensions of mean² + (std − 1)² of the training codes: 0 for N(0, I).
+    pub prior_distance: Option<f64>,
+    /// The last epoch's losses of the final autoencoder.
+    pub final_losses: Option<EpochLosses>,
 }
 
 /// Activation and valence of one input.
@@ -87,7 +106,10 @@ impl Predictor {
     pub fn represent(&self, raw: &[Vec<f64>]) -> Vec<Vec<f64>> {
         let x = self.normalizer.transform(raw);
         match (&self.encoder, &self.code_normalizer) {
-            (Some(enc), Some(cn)) => cn.transform(&enc.encode(&x)),
+            (Some(enc), Some(cn)) => {
+                let codes = enc.encode(&x);
+                cn.transform(&if self.append_features { append(&codes, &x) } else { codes })
+            }
             _ => x,
         }
     }
@@ -120,6 +142,91 @@ fn normalize_per_corpus(set: &LabelledSet<'_>) -> Vec<Vec<f64>> {
     normalize_per_group(set.rows, set.corpora)
 }
 
+fn append(a: &[Vec<f64>], b: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    a.iter().zip(b).map(|(x, y)| x.iter().chain(y).copied().collect()).collect()
+}
+
+/// Indices of the out-of-context rows that may be used with `inside`: a row that shares
+/// corpus and speaker with an in-context row, or equals one, would leak the in-context
+/// speaker's own labels into the enrichment targets. Returns (kept indices, dropped count).
+pub fn guard_out_of_context(inside: &LabelledSet<'_>, outside: &LabelledSet<'_>) -> (Vec<usize>, usize) {
+    use std::collections::HashSet;
+    let speakers: HashSet<(&str, &str)> = inside.corpora.iter().zip(inside.speakers).map(|(c, s)| (c.as_str(), s.as_str())).collect();
+    let rows: HashSet<Vec<u64>> = inside.rows.iter().map(|r| r.iter().map(|v| v.to_bits()).collect()).collect();
+    let kept: Vec<usize> = (0..outside.rows.len())
+        .filter(|&i| {
+            !speakers.contains(&(outside.corpora[i].as_str(), outside.speakers[i].as_str()))
+                && !rows.contains(&outside.rows[i].iter().map(|v| v.to_bits()).collect::<Vec<u64>>())
+        })
+        .collect();
+    let dropped = outside.rows.len() - kept.len();
+    (kept, dropped)
+}
+
+/// Owned rows, labels, speakers and corpora of `set` at `idx`.
+pub(crate) type OwnedSet = (Vec<Vec<f64>>, Vec<[Option<bool>; 2]>, Vec<String>, Vec<String>);
+
+pub(crate) fn subset(set: &LabelledSet<'_>, idx: &[usize]) -> OwnedSet {
+    (
+        idx.iter().map(|&i| set.rows[i].clone()).collect(),
+        idx.iter().map(|&i| set.labels[i]).collect(),
+        idx.iter().map(|&i| set.speakers[i].clone()).collect(),
+        idx.iter().map(|&i| set.corpora[i].clone()).collect(),
+    )
+}
+
+/// Each sample's own labels as enrichment targets (the oracle).
+fn own_labels(labels: &[[Option<bool>; 2]]) -> NeighbourLabels {
+    let code = |l: Option<bool>| if l == Some(true) { 1.0 } else { -1.0 };
+    NeighbourLabels {
+        target: labels.iter().map(|l| [code(l[0]), code(l[1])]).collect(),
+        mask: labels.iter().map(|l| [l[0].is_some() as u8 as f32, l[1].is_some() as u8 as f32]).collect(),
+    }
+}
+
+/// UAR of the targets' signs against the samples' own labels, per task.
+fn target_agreement(targets: &NeighbourLabels, labels: &[[Option<bool>; 2]]) -> [f64; 2] {
+    let mut conf = [Confusion::default(); 2];
+    for ((t, m), l) in targets.target.iter().zip(&targets.mask).zip(labels) {
+        for d in 0..2 {
+            if let Some(truth) = l[d]
+                && m[d] > 0.0
+            {
+                conf[d].add(truth, t[d] > 0.0);
+            }
+        }
+    }
+    [conf[0].uar(), conf[1].uar()]
+}
+
+/// Σ over dimensions of mean² + (std − 1)².
+fn prior_distance(codes: &[Vec<f64>]) -> f64 {
+    let n = codes.len().max(1) as f64;
+    let d = codes.first().map(|c| c.len()).unwrap_or(0);
+    (0..d)
+        .map(|j| {
+            let m = codes.iter().map(|c| c[j]).sum::<f64>() / n;
+            let s = (codes.iter().map(|c| (c[j] - m).powi(2)).sum::<f64>() / n).sqrt();
+            m * m + (s - 1.0).powi(2)
+        })
+        .sum()
+}
+
+/// A fifth of the speakers (at least one, seeded), held out for early stopping; None with
+/// fewer than five speakers.
+fn holdout_speakers(speakers: &[String], seed: u64) -> Option<Vec<bool>> {
+    let mut names: Vec<&String> = speakers.iter().collect();
+    names.sort();
+    names.dedup();
+    if names.len() < 5 {
+        return None;
+    }
+    let mut rng = Rng::new(seed ^ 0x5EED_0F_E5);
+    rng.shuffle(&mut names);
+    let held: Vec<&String> = names[..names.len() / 5].to_vec();
+    Some(speakers.iter().map(|s| held.contains(&s)).collect())
+}
+
 /// Trains a predictor on `train` (and, for enrichment, `outside`). `on_epoch` receives
 /// (stage, losses) and returns false to cancel.
 pub fn train_predictor(
@@ -132,28 +239,54 @@ pub fn train_predictor(
     let normalizer = Normalizer::fit(train.rows);
     let x = normalizer.transform(train.rows);
     let mut history = Vec::new();
+    let mut diagnostics = Diagnostics::default();
     let (encoder, reps) = match &cfg.representation {
         Representation::Features => (None, x.clone()),
         Representation::Aae(a) | Representation::Enriched(a) => {
             let cond: Vec<[f32; 2]> = train.labels.iter().map(|l| [cond_code(l[0]), cond_code(l[1])]).collect();
-            let enrich = if matches!(cfg.representation, Representation::Enriched(_)) {
-                let out = outside.ok_or(PipelineError::NoOutOfContext)?;
-                let xo = normalize_per_corpus(out);
-                // Stage 1: a plain AAE on in-context ∪ out-of-context embeds both sets.
-                let mut pooled = x.clone();
-                pooled.extend(xo.iter().cloned());
-                let (plain, h) =
-                    model::train_aae(&AaeData { x: &pooled, cond: None, enrich: None }, a, device, &mut |l| on_epoch("embedding", l))?;
-                history.extend(h);
-                Some(model::neighbour_labels(&plain.encode(&x), &plain.encode(&xo), out.labels, a.neighbours))
-            } else {
-                None
+            let enrich = match (&cfg.representation, a.oracle) {
+                (Representation::Enriched(_), true) => Some(own_labels(train.labels)),
+                (Representation::Enriched(_), false) => {
+                    let out = outside.ok_or(PipelineError::NoOutOfContext)?;
+                    let (kept, dropped) = guard_out_of_context(train, out);
+                    diagnostics.out_of_context_dropped = dropped;
+                    if kept.is_empty() {
+                        return Err(PipelineError::NoOutOfContext);
+                    }
+                    let (or, ol, os, oc) = subset(out, &kept);
+                    let out = LabelledSet { rows: &or, labels: &ol, speakers: &os, corpora: &oc };
+                    let xo = normalize_per_corpus(&out);
+                    let targets = match a.neighbour_space {
+                        NeighbourSpace::Features => model::neighbour_labels(&x, &xo, out.labels, a.neighbours),
+                        NeighbourSpace::Code => {
+                            // Stage 1: a plain AAE on in-context ∪ out-of-context embeds both sets.
+                            let mut pooled = x.clone();
+                            pooled.extend(xo.iter().cloned());
+                            let plain_cfg = AaeConfig { early_stopping: false, ..a.clone() };
+                            let (plain, h) = model::train_aae(
+                                &AaeData { x: &pooled, cond: None, enrich: None, holdout: None },
+                                &plain_cfg,
+                                device,
+                                &mut |l| on_epoch("embedding", l),
+                            )?;
+                            history.extend(h);
+                            model::neighbour_labels(&plain.encode(&x), &plain.encode(&xo), out.labels, a.neighbours)
+                        }
+                    };
+                    Some(targets)
+                }
+                _ => None,
             };
-            let data = AaeData { x: &x, cond: Some(&cond), enrich: enrich.as_ref() };
+            diagnostics.neighbour_uar = enrich.as_ref().map(|t| target_agreement(t, train.labels));
+            let holdout = if a.early_stopping { holdout_speakers(train.speakers, a.seed) } else { None };
+            let data = AaeData { x: &x, cond: Some(&cond), enrich: enrich.as_ref(), holdout: holdout.as_deref() };
             let (enc, h) = model::train_aae(&data, a, device, &mut |l| on_epoch("autoencoder", l))?;
+            diagnostics.final_losses = h.last().copied();
             history.extend(h);
             let codes = enc.encode(&x);
-            (Some(enc), codes)
+            diagnostics.prior_distance = Some(prior_distance(&codes));
+            let reps = if a.append_features { append(&codes, &x) } else { codes };
+            (Some(enc), reps)
         }
     };
     let code_normalizer = encoder.as_ref().map(|_| Normalizer::fit(&reps));
@@ -173,7 +306,8 @@ pub fn train_predictor(
         tasks.push(train_task(&rows, &y, &spk, &cfg.grid)?);
     }
     let tasks: [TaskModel; 2] = tasks.try_into().map_err(|_| PipelineError::NoLabels("activation"))?;
-    Ok(Predictor { normalizer, encoder, code_normalizer, tasks, history })
+    let append_features = cfg.representation.aae().is_some_and(|a| a.append_features);
+    Ok(Predictor { normalizer, encoder, code_normalizer, tasks, history, append_features, diagnostics })
 }
 
 impl<'a> From<&'a crate::corpus::LabelledData> for LabelledSet<'a> {

@@ -14,7 +14,7 @@ use crate::jobs::cross_corpus::{self, CrossCorpusPlan};
 use crate::jobs::evaluate::{self, EvaluatePlan};
 use crate::jobs::train::{self, Recipe, TrainPlan};
 use crate::jobs::{CancelToken, write_text};
-use crate::model::{AaeConfig, DeviceChoice};
+use crate::model::{AaeConfig, Conditioning, DeviceChoice, Head, NeighbourSpace};
 
 /// Options shared by `train`, `evaluate` and `cross-corpus`; defaults are the library's.
 #[derive(Args, Debug, Clone)]
@@ -47,6 +47,33 @@ pub struct MethodArgs {
     /// Normalisation: global or per-speaker (evaluation only).
     #[arg(long, default_value_t = Normalization::default())]
     pub normalization: Normalization,
+    /// What the decoder sees besides the code: both labels (the paper), none, activation or valence.
+    #[arg(long, default_value_t = AaeConfig::default().conditioning)]
+    pub conditioning: Conditioning,
+    /// Enrichment head M: mlp or linear.
+    #[arg(long, default_value_t = AaeConfig::default().head)]
+    pub head: Head,
+    /// Weight of the enrichment loss L_per.
+    #[arg(long, default_value_t = AaeConfig::default().w_per)]
+    pub w_per: f64,
+    /// Weight of the adversarial loss L_adv.
+    #[arg(long, default_value_t = AaeConfig::default().w_adv)]
+    pub w_adv: f64,
+    /// L_rec summed over the 88 features (the paper's ‖X′ − X‖²) instead of averaged.
+    #[arg(long)]
+    pub rec_sum: bool,
+    /// At least this many optimiser steps (epochs are raised to reach it).
+    #[arg(long, default_value_t = AaeConfig::default().min_steps)]
+    pub min_steps: usize,
+    /// Keep the epoch with the lowest reconstruction on a fifth of the training speakers.
+    #[arg(long)]
+    pub early_stopping: bool,
+    /// Where enrichment searches neighbours: code (a plain AAE's, the paper) or features.
+    #[arg(long, default_value_t = AaeConfig::default().neighbour_space)]
+    pub neighbour_space: NeighbourSpace,
+    /// Extension: the SVM sees the code with the 88 z-scored functionals appended.
+    #[arg(long)]
+    pub append_features: bool,
     /// Where the autoencoder trains: auto, wgpu or cpu.
     #[arg(long, default_value_t = DeviceChoice::default())]
     pub device: DeviceChoice,
@@ -68,6 +95,15 @@ impl MethodArgs {
             learning_rate: self.learning_rate,
             hidden: self.hidden,
             seed,
+            conditioning: self.conditioning,
+            head: self.head,
+            w_per: self.w_per,
+            w_adv: self.w_adv,
+            rec_sum: self.rec_sum,
+            min_steps: self.min_steps,
+            early_stopping: self.early_stopping,
+            neighbour_space: self.neighbour_space,
+            append_features: self.append_features,
             ..AaeConfig::default()
         }
     }
@@ -182,7 +218,7 @@ pub struct EvaluateArgs {
     /// First seed (seeds run from here: extend or split a run without repeating a seed).
     #[arg(long = "first-seed", default_value_t = 0)]
     pub first_seed: u64,
-    /// Conditions to run: baseline, baselinefs, aae, enriched.
+    /// Conditions to run: baseline, baselinefs, aae, enriched, oracle (own labels as targets).
     #[arg(long, value_delimiter = ',', default_values_t = ExperimentConfig::default().conditions)]
     pub conditions: Vec<Condition>,
     /// JSON report.

@@ -33,8 +33,75 @@ pub enum ModelError {
     Diverged(usize),
 }
 
+/// What the decoder F receives besides the code C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Conditioning {
+    /// Both labels, F(C, Y) (the paper's conditional AAE).
+    #[default]
+    Both,
+    /// No label: a plain AAE, so the code must carry the emotion itself.
+    None,
+    /// The activation label only (the valence code must then carry valence).
+    Activation,
+    /// The valence label only.
+    Valence,
+}
+
+impl crate::choice::Choice for Conditioning {
+    const WHAT: &'static str = "conditioning";
+    const ALL: &'static [(&'static str, Self)] =
+        &[("both", Self::Both), ("none", Self::None), ("activation", Self::Activation), ("valence", Self::Valence)];
+}
+crate::choice_traits!(Conditioning);
+
+impl Conditioning {
+    /// Which of (activation, valence) the decoder sees.
+    pub fn mask(self) -> [bool; 2] {
+        match self {
+            Conditioning::Both => [true, true],
+            Conditioning::None => [false, false],
+            Conditioning::Activation => [true, false],
+            Conditioning::Valence => [false, true],
+        }
+    }
+}
+
+/// The enrichment head M: C → Y_io.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Head {
+    /// Three-layer MLP (as G, F and D).
+    #[default]
+    Mlp,
+    /// One linear map: L_per can then only be met by organising C itself.
+    Linear,
+}
+
+impl crate::choice::Choice for Head {
+    const WHAT: &'static str = "head";
+    const ALL: &'static [(&'static str, Self)] = &[("mlp", Self::Mlp), ("linear", Self::Linear)];
+}
+crate::choice_traits!(Head);
+
+/// Where the K nearest out-of-context neighbours are searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NeighbourSpace {
+    /// The code of a plain AAE trained on both sets (the paper).
+    #[default]
+    Code,
+    /// The z-scored functionals themselves (each corpus by its own statistics).
+    Features,
+}
+
+impl crate::choice::Choice for NeighbourSpace {
+    const WHAT: &'static str = "neighbour space";
+    const ALL: &'static [(&'static str, Self)] = &[("code", Self::Code), ("features", Self::Features)];
+}
+crate::choice_traits!(NeighbourSpace);
+
 /// Hyper-parameters of the autoencoder (paper defaults: Adam, lr 0.0005, 100–300 epochs).
+/// Fields missing from an older model.json take their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AaeConfig {
     /// Code size D (the paper uses 64 and 10; the default is 64, the bundled model's: it beat 10
     /// within and across corpora, models/README.md).
@@ -49,6 +116,25 @@ pub struct AaeConfig {
     pub w_rec: f64,
     pub w_adv: f64,
     pub w_per: f64,
+    /// What the decoder sees besides the code.
+    pub conditioning: Conditioning,
+    /// The enrichment head M.
+    pub head: Head,
+    /// L_rec summed over the input features (the paper's ‖X′ − X‖²) instead of averaged.
+    pub rec_sum: bool,
+    /// At least this many optimiser steps: the epochs are raised to reach it.
+    pub min_steps: usize,
+    /// Hold out a fifth of the training speakers and keep the epoch whose held-out L_rec is
+    /// lowest (needs speakers; ignored with fewer than five).
+    pub early_stopping: bool,
+    /// Where enrichment searches neighbours.
+    pub neighbour_space: NeighbourSpace,
+    /// Feed the SVM the code with the 88 z-scored functionals appended (an extension, not the
+    /// paper's method).
+    pub append_features: bool,
+    /// Enrichment targets are each sample's own labels (the `oracle` diagnostic: the ceiling of
+    /// any neighbour search).
+    pub oracle: bool,
 }
 
 impl Default for AaeConfig {
@@ -64,6 +150,14 @@ impl Default for AaeConfig {
             w_rec: 1.0,
             w_adv: 1.0,
             w_per: 1.0,
+            conditioning: Conditioning::Both,
+            head: Head::Mlp,
+            rec_sum: false,
+            min_steps: 0,
+            early_stopping: false,
+            neighbour_space: NeighbourSpace::Code,
+            append_features: false,
+            oracle: false,
         }
     }
 }
@@ -80,6 +174,9 @@ pub struct EpochLosses {
     pub disc: f64,
     /// Enrichment loss ‖M(G(x)) − Y_io‖² over known labels (0 without enrichment).
     pub per: f64,
+    /// Reconstruction on the speakers held out for early stopping (0 without).
+    #[serde(default)]
+    pub held_out_rec: f64,
 }
 
 /// What the autoencoder learns from. Rows are z-normalised features.
@@ -90,6 +187,8 @@ pub struct AaeData<'a> {
     pub cond: Option<&'a [[f32; 2]]>,
     /// Enrichment targets Y_io and their masks (1 where a neighbour label existed).
     pub enrich: Option<&'a NeighbourLabels>,
+    /// Rows held out for early stopping (same length as `x`; true = held out). None: all train.
+    pub holdout: Option<&'a [bool]>,
 }
 
 /// The trained encoder G, on an inference (non-autodiff) device.
@@ -154,8 +253,15 @@ fn scalar(t: Tensor<1>) -> f64 {
     t.into_scalar::<f32>() as f64
 }
 
+/// The enrichment head M: an MLP or one linear layer.
+enum HeadNet {
+    Mlp(Mlp),
+    Linear(net::Dense),
+}
+
 /// Trains the (conditional, optionally enriched) AAE. `on_epoch` sees each epoch's losses and
-/// returns false to cancel. Deterministic for a given seed on the CPU device.
+/// returns false to cancel. Deterministic for a given seed on the CPU device. With early
+/// stopping, the encoder returned is that of the epoch with the lowest held-out L_rec.
 pub fn train_aae(
     data: &AaeData<'_>,
     cfg: &AaeConfig,
@@ -169,24 +275,48 @@ pub fn train_aae(
     let d_in = data.x[0].len();
     let ad = device.clone().autodiff();
     let mut rng = Rng::new(cfg.seed);
-    let cond_dims = if data.cond.is_some() { 2 } else { 0 };
+    let cond_mask = match data.cond {
+        Some(_) => cfg.conditioning.mask(),
+        None => [false, false],
+    };
+    let cond_dims = cond_mask.iter().filter(|&&m| m).count();
     let mut enc = Mlp::new(d_in, cfg.hidden, cfg.dims, &mut rng, &ad);
     let mut dec = Mlp::new(cfg.dims + cond_dims, cfg.hidden, d_in, &mut rng, &ad);
     let mut disc = Mlp::new(cfg.dims, cfg.hidden, 1, &mut rng, &ad);
-    let mut head = data.enrich.map(|_| Mlp::new(cfg.dims, cfg.hidden, 2, &mut rng, &ad));
+    let mut head = data.enrich.map(|_| match cfg.head {
+        Head::Mlp => HeadNet::Mlp(Mlp::new(cfg.dims, cfg.hidden, 2, &mut rng, &ad)),
+        Head::Linear => HeadNet::Linear(net::Dense::new(cfg.dims, 2, &mut rng, &ad)),
+    });
     let adam = AdamConfig::new();
-    let (mut o_enc, mut o_dec, mut o_disc, mut o_head) = (adam.init(), adam.init(), adam.init(), adam.init());
+    let (mut o_enc, mut o_dec, mut o_disc) = (adam.init(), adam.init(), adam.init());
+    let (mut o_head_mlp, mut o_head_lin) = (adam.init(), adam.init());
     let lr = cfg.learning_rate;
+    let rec_scale = if cfg.rec_sum { d_in as f64 } else { 1.0 };
 
     let x_flat: Vec<f32> = data.x.iter().flat_map(|r| r.iter().map(|&v| v as f32)).collect();
     let gather = |idx: &[usize], width: usize, src: &dyn Fn(usize) -> Vec<f32>| -> Tensor<2> {
         let flat: Vec<f32> = idx.iter().flat_map(|&i| src(i)).collect();
         Tensor::from_data(TensorData::new(flat, [idx.len(), width]), &ad)
     };
-    let mut order: Vec<usize> = (0..n).collect();
-    let batch = cfg.batch_size.clamp(1, n);
-    let mut history = Vec::with_capacity(cfg.epochs);
-    for epoch in 0..cfg.epochs {
+    let cond_row = |i: usize| -> Vec<f32> {
+        data.cond.map(|y| y[i].iter().zip(cond_mask).filter(|(_, m)| *m).map(|(v, _)| *v).collect()).unwrap_or_default()
+    };
+    let held_out: Vec<usize> = match data.holdout {
+        Some(h) if cfg.early_stopping => (0..n).filter(|&i| h[i]).collect(),
+        _ => Vec::new(),
+    };
+    let mut order: Vec<usize> = (0..n).filter(|i| held_out.binary_search(i).is_err()).collect();
+    if order.is_empty() {
+        return Err(ModelError::Empty);
+    }
+    let batch = cfg.batch_size.clamp(1, order.len());
+    let steps_per_epoch = order.len().div_ceil(batch);
+    let epochs = cfg.epochs.max(cfg.min_steps.div_ceil(steps_per_epoch));
+    // Early stopping: the best held-out epoch so far, and patience in epochs.
+    let patience = 25;
+    let mut best: Option<(f64, usize, Mlp)> = None;
+    let mut history = Vec::with_capacity(epochs);
+    for epoch in 0..epochs {
         rng.shuffle(&mut order);
         let mut sums = EpochLosses { epoch: epoch + 1, ..Default::default() };
         let mut batches = 0.0;
@@ -206,11 +336,8 @@ pub fn train_aae(
 
             // Encoder, decoder and head: reconstruction + enrichment + fooling the discriminator.
             let c = enc.forward(x.clone());
-            let dec_in = match data.cond {
-                Some(y) => Tensor::cat(vec![c.clone(), gather(idx, 2, &|i| y[i].to_vec())], 1),
-                None => c.clone(),
-            };
-            let l_rec = (dec.forward(dec_in) - x).powf_scalar(2.0).mean();
+            let dec_in = if cond_dims > 0 { Tensor::cat(vec![c.clone(), gather(idx, cond_dims, &cond_row)], 1) } else { c.clone() };
+            let l_rec = (dec.forward(dec_in) - x).powf_scalar(2.0).mean().mul_scalar(rec_scale);
             let l_adv = softplus(disc.forward(c.clone()).neg(), 1.0).mean();
             let mut total = l_rec.clone().mul_scalar(cfg.w_rec) + l_adv.clone().mul_scalar(cfg.w_adv);
             let mut l_per_v = 0.0;
@@ -218,7 +345,11 @@ pub fn train_aae(
                 let target = gather(idx, 2, &|i| en.target[i].to_vec());
                 let mask = gather(idx, 2, &|i| en.mask[i].to_vec());
                 let count: f32 = idx.iter().map(|&i| en.mask[i][0] + en.mask[i][1]).sum();
-                let l_per = ((h.forward(c) - target).powf_scalar(2.0) * mask).sum().div_scalar(count.max(1.0));
+                let out = match h {
+                    HeadNet::Mlp(m) => m.forward(c),
+                    HeadNet::Linear(l) => l.forward(c),
+                };
+                let l_per = ((out - target).powf_scalar(2.0) * mask).sum().div_scalar(count.max(1.0));
                 total = total + l_per.clone().mul_scalar(cfg.w_per);
                 l_per_v = scalar(l_per);
             }
@@ -228,10 +359,17 @@ pub fn train_aae(
             sums.per += l_per_v;
             let g_enc = GradientsParams::from_module(&mut grads, &enc);
             let g_dec = GradientsParams::from_module(&mut grads, &dec);
-            if let Some(h) = head.take() {
-                let g_head = GradientsParams::from_module(&mut grads, &h);
-                head = Some(o_head.step(lr, h, g_head));
-            }
+            head = match head.take() {
+                Some(HeadNet::Mlp(h)) => {
+                    let g = GradientsParams::from_module(&mut grads, &h);
+                    Some(HeadNet::Mlp(o_head_mlp.step(lr, h, g)))
+                }
+                Some(HeadNet::Linear(h)) => {
+                    let g = GradientsParams::from_module(&mut grads, &h);
+                    Some(HeadNet::Linear(o_head_lin.step(lr, h, g)))
+                }
+                None => None,
+            };
             enc = o_enc.step(lr, enc, g_enc);
             dec = o_dec.step(lr, dec, g_dec);
             batches += 1.0;
@@ -243,12 +381,28 @@ pub fn train_aae(
         if !sums.rec.is_finite() {
             return Err(ModelError::Diverged(epoch + 1));
         }
+        if !held_out.is_empty() {
+            let x = gather(&held_out, d_in, &|i| x_flat[i * d_in..(i + 1) * d_in].to_vec()).detach();
+            let c = enc.forward(x.clone()).detach();
+            let dec_in = if cond_dims > 0 { Tensor::cat(vec![c, gather(&held_out, cond_dims, &cond_row)], 1) } else { c };
+            sums.held_out_rec = scalar((dec.forward(dec_in).detach() - x).powf_scalar(2.0).mean().mul_scalar(rec_scale));
+            if best.as_ref().is_none_or(|b| sums.held_out_rec < b.0) {
+                best = Some((sums.held_out_rec, epoch, enc.valid()));
+            }
+        }
         history.push(sums);
         if !on_epoch(&sums) {
             return Err(ModelError::Cancelled);
         }
+        if best.as_ref().is_some_and(|b| epoch >= b.1 + patience) {
+            break;
+        }
     }
-    Ok((Encoder { mlp: enc.valid(), device: device.clone() }, history))
+    let mlp = match best {
+        Some((_, _, m)) => m,
+        None => enc.valid(),
+    };
+    Ok((Encoder { mlp, device: device.clone() }, history))
 }
 
 #[cfg(test)]
@@ -285,7 +439,7 @@ mod tests {
         let x = toy(512, 12, 1);
         let cfg = AaeConfig { dims: 4, hidden: 32, epochs: 80, batch_size: 32, learning_rate: 2e-3, ..Default::default() };
         let dev = Device::flex();
-        let data = AaeData { x: &x, cond: None, enrich: None };
+        let data = AaeData { x: &x, cond: None, enrich: None, holdout: None };
         let (enc, hist) = train_aae(&data, &cfg, &dev, &mut |_| true).unwrap();
         let (first, last) = (hist[0].rec, hist.last().unwrap().rec);
         assert!(last < 0.5 * first, "reconstruction {first} → {last}");
@@ -303,7 +457,7 @@ mod tests {
         let cond: Vec<[f32; 2]> = (0..64).map(|i| [if i % 2 == 0 { 1.0 } else { -1.0 }, 0.0]).collect();
         let cfg = AaeConfig { dims: 3, hidden: 16, epochs: 3, batch_size: 16, ..Default::default() };
         let dev = Device::flex();
-        let data = AaeData { x: &x, cond: Some(&cond), enrich: None };
+        let data = AaeData { x: &x, cond: Some(&cond), enrich: None, holdout: None };
         let (a, ha) = train_aae(&data, &cfg, &dev, &mut |_| true).unwrap();
         let (b, hb) = train_aae(&data, &cfg, &dev, &mut |_| true).unwrap();
         assert_eq!(ha, hb);
@@ -320,7 +474,7 @@ mod tests {
         let x = toy(32, 4, 3);
         let cfg = AaeConfig { dims: 2, hidden: 8, epochs: 50, ..Default::default() };
         let mut seen = 0;
-        let r = train_aae(&AaeData { x: &x, cond: None, enrich: None }, &cfg, &Device::flex(), &mut |_| {
+        let r = train_aae(&AaeData { x: &x, cond: None, enrich: None, holdout: None }, &cfg, &Device::flex(), &mut |_| {
             seen += 1;
             seen < 2
         });
