@@ -315,3 +315,48 @@ impl<'a> From<&'a crate::corpus::LabelledData> for LabelledSet<'a> {
         LabelledSet { rows: &d.rows, labels: &d.labels, speakers: &d.speakers, corpora: &d.corpora }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guard_drops_rows_of_in_context_speakers_and_copies_of_in_context_rows() {
+        let rows = vec![vec![1.0, 2.0], vec![3.0, 4.0]];
+        let labels = [[Some(true), None]; 2];
+        let speakers = vec!["a".to_string(), "b".to_string()];
+        let corpora = vec!["emodb".to_string(); 2];
+        let inside = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+        let orows = vec![vec![9.0, 9.0], vec![5.0, 5.0], vec![3.0, 4.0], vec![7.0, 7.0]];
+        let olabels = [[Some(false), Some(true)]; 4];
+        // Speaker "a" of emodb is in context; speaker "a" of another corpus is someone else.
+        let ospk = vec!["a".to_string(), "a".to_string(), "z".to_string(), "y".to_string()];
+        let ocorp = vec!["emodb".to_string(), "ravdess".to_string(), "ravdess".to_string(), "ravdess".to_string()];
+        let outside = LabelledSet { rows: &orows, labels: &olabels, speakers: &ospk, corpora: &ocorp };
+        let (kept, dropped) = guard_out_of_context(&inside, &outside);
+        assert_eq!(kept, vec![1, 3]);
+        assert_eq!(dropped, 2);
+    }
+
+    #[test]
+    fn own_labels_agree_perfectly_and_flipped_ones_not_at_all() {
+        let labels = [[Some(true), Some(false)], [Some(false), None], [Some(true), Some(true)], [Some(false), Some(false)]];
+        let own = own_labels(&labels);
+        assert_eq!(own.mask[1], [1.0, 0.0]);
+        assert_eq!(target_agreement(&own, &labels), [1.0, 1.0]);
+        let flipped = NeighbourLabels { target: own.target.iter().map(|t| [-t[0], -t[1]]).collect(), mask: own.mask.clone() };
+        assert_eq!(target_agreement(&flipped, &labels), [0.0, 0.0]);
+    }
+
+    #[test]
+    fn holdout_takes_a_fifth_of_the_speakers_whole() {
+        let speakers: Vec<String> = (0..40).map(|i| format!("s{}", i % 10)).collect();
+        let h = holdout_speakers(&speakers, 3).unwrap();
+        let held: std::collections::BTreeSet<&String> = speakers.iter().zip(&h).filter(|(_, h)| **h).map(|(s, _)| s).collect();
+        assert_eq!(held.len(), 2);
+        for (s, x) in speakers.iter().zip(&h) {
+            assert_eq!(*x, held.contains(s), "all of a speaker's rows go together");
+        }
+        assert!(holdout_speakers(&speakers[..4], 3).is_none(), "four speakers are too few to hold any out");
+    }
+}
