@@ -113,3 +113,42 @@ fn segments_cover_the_recording() {
     assert_eq!(bounds[2], (4.0, 6.0));
     assert!((bounds[3].1 - 6.111).abs() < 0.002);
 }
+
+/// 24 synthetic vowels whose pitch and loudness vary, so a batch has spread to adapt by.
+fn varied_folder(n: usize) -> tempfile::TempDir {
+    use valar::audio::synth::{self, Pulses};
+    let d = tempfile::tempdir().unwrap();
+    for i in 0..n {
+        let f0 = 100.0 + 12.0 * i as f64;
+        let p = Pulses { f0_start: f0, f0_end: f0 * 1.1, jitter: 0.01, shimmer: 0.04, amp: 1.0 };
+        let x = synth::vowel(16_000, 1.0, p, &[(700.0, 90.0), (1220.0, 110.0), (2600.0, 160.0)], 0.1 + 0.03 * i as f64);
+        valar::audio::write_wav(&d.path().join(format!("v{i:02}.wav")), &x, 16_000).unwrap();
+    }
+    d
+}
+
+#[test]
+fn adapt_standardises_by_the_batch_and_refuses_small_batches() {
+    let out = tempfile::tempdir().unwrap();
+    let big = varied_folder(24);
+    let plain = out.path().join("plain.csv");
+    let adapted = out.path().join("adapted.csv");
+    assert!(valar(&["label", "-o"], &[&plain, big.path()]).status.success());
+    let o = valar(&["label", "--adapt", "-o"], &[&adapted, big.path()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("batch-adapted"));
+    let (p, a) = (rows(&plain), rows(&adapted));
+    assert_eq!(p.len(), 24);
+    assert_eq!(a.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), p.iter().map(|r| r[0].clone()).collect::<Vec<_>>());
+    assert_ne!(p, a, "adaptation changes the scores");
+    // Adapted scores spread over both classes of activation: the batch's own middle is the boundary.
+    let high = a.iter().filter(|r| r[2] == "high").count();
+    assert!(high > 0 && high < 24, "{high} of 24 high");
+
+    let small = varied_folder(5);
+    let s = out.path().join("small.csv");
+    let o = valar(&["label", "--adapt", "-o"], &[&s, small.path()]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not adapted: batch adaptation needs at least 20 analysable files (this batch has 5)"), "{err}");
+}

@@ -7,7 +7,7 @@ use crossbeam_channel::Receiver;
 
 use super::plane::{plane, to_plane};
 use super::{ActiveModel, Message, Notifier, TabContext, View};
-use crate::classify::label::{CSV_HEADER, LabelRow, activation_word, csv_line, valence_word};
+use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, LabelRow, activation_word, adapt_rows, csv_line, valence_word};
 use crate::egemaps::{self, Rate};
 use crate::jobs::label::label_files;
 use crate::jobs::{CancelToken, Event};
@@ -52,6 +52,8 @@ pub struct FilesTab {
     detail_rx: Option<Receiver<Result<Detail, egemaps::FileError>>>,
     /// A typed path: the way in where no file dialog is available (no desktop portal).
     pub path_input: String,
+    /// Batch adaptation: the features standardised by this table's own statistics.
+    pub adapt: bool,
 }
 
 impl Default for FilesTab {
@@ -64,6 +66,7 @@ impl Default for FilesTab {
             detail: None,
             detail_rx: None,
             path_input: String::new(),
+            adapt: false,
         }
     }
 }
@@ -142,7 +145,26 @@ impl FilesTab {
         }
     }
 
-    pub fn poll(&mut self, notes: &mut Vec<Message>) {
+    /// Re-predicts every labelled row from its functionals, batch-adapted when `adapt` is on
+    /// and the table has enough rows (otherwise unadapted, and says so).
+    pub fn apply_adaptation(&mut self, model: &ActiveModel, notes: &mut Vec<Message>) {
+        let predictor = &model.predictor;
+        let mut rows: Vec<&mut LabelRow> = self.rows.iter_mut().filter_map(|r| r.result.as_mut()).collect();
+        let adapted = self.adapt && adapt_rows(&mut rows, predictor);
+        if !adapted {
+            for r in rows {
+                if let Some(f) = &r.functionals {
+                    r.prediction = predictor.predict(&[f.to_vec()]).first().copied();
+                }
+            }
+        }
+        if self.adapt && !adapted {
+            notes.push(Message::Notice(format!("batch adaptation needs at least {ADAPT_MIN_ROWS} labelled files: labels are unadapted")));
+        }
+    }
+
+    pub fn poll(&mut self, notes: &mut Vec<Message>) -> bool {
+        let mut finished = false;
         if let Some(j) = &mut self.job {
             for (i, row) in j.rx.try_iter() {
                 if let Some(e) = &row.error {
@@ -155,6 +177,7 @@ impl FilesTab {
             }
             if j.done >= j.total {
                 self.job = None;
+                finished = true;
             }
         }
         if let Some(rx) = &self.detail_rx
@@ -166,6 +189,7 @@ impl FilesTab {
                 Err(e) => notes.push(Message::Error(e.to_string())),
             }
         }
+        finished
     }
 
     fn select(&mut self, index: usize, egui: &egui::Context) {
@@ -271,6 +295,16 @@ impl FilesTab {
                     Ok(()) => notes.push(Message::Notice(format!("saved {}", p.display()))),
                     Err(e) => notes.push(Message::Error(format!("{}: {e}", p.display()))),
                 }
+            }
+            let adapt = ui
+                .add_enabled(self.job.is_none(), egui::Checkbox::new(&mut self.adapt, "adapt to this batch"))
+                .on_hover_text(format!(
+                    "Standardise the features by this table's own statistics (needs at least {ADAPT_MIN_ROWS} files; assumes they are not all one emotion)"
+                ));
+            if adapt.changed()
+                && let Some(m) = model
+            {
+                self.apply_adaptation(m, notes);
             }
             if ui.add_enabled(!self.rows.is_empty() && self.job.is_none(), egui::Button::new("Clear")).clicked() {
                 self.rows.clear();
@@ -396,7 +430,12 @@ impl FilesTab {
 
 impl View for FilesTab {
     fn poll(&mut self, cx: &mut TabContext<'_>) {
-        FilesTab::poll(self, cx.messages);
+        if FilesTab::poll(self, cx.messages)
+            && self.adapt
+            && let Some(m) = cx.model
+        {
+            self.apply_adaptation(m, cx.messages);
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut TabContext<'_>) {

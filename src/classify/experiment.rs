@@ -6,7 +6,9 @@
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::{Diagnostics, LabelledSet, PipelineConfig, PipelineError, Representation, TASKS, guard_out_of_context, train_predictor};
+use super::pipeline::{
+    Diagnostics, LabelledSet, PipelineConfig, PipelineError, Representation, TASKS, guard_out_of_context, train_predictor,
+};
 use super::{Confusion, Grid, Normalization, loso_folds, normalize_per_group, paired_permutation_p};
 use crate::model::{AaeConfig, EpochLosses, Rng};
 
@@ -28,8 +30,13 @@ pub enum Condition {
 
 impl crate::choice::Choice for Condition {
     const WHAT: &'static str = "condition";
-    const ALL: &'static [(&'static str, Self)] =
-        &[("baseline", Self::Baseline), ("baselinefs", Self::Baselinefs), ("aae", Self::Aae), ("enriched", Self::Enriched), ("oracle", Self::Oracle)];
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("baseline", Self::Baseline),
+        ("baselinefs", Self::Baselinefs),
+        ("aae", Self::Aae),
+        ("enriched", Self::Enriched),
+        ("oracle", Self::Oracle),
+    ];
 }
 crate::choice_traits!(Condition);
 
@@ -41,6 +48,19 @@ impl Condition {
             Condition::Aae => Representation::Aae(aae.clone()),
             Condition::Enriched => Representation::Enriched(aae.clone()),
             Condition::Oracle => Representation::Enriched(AaeConfig { oracle: true, ..aae.clone() }),
+        }
+    }
+}
+
+/// Label-free standardisation of `rows` before any fitting: none (global), per speaker (of
+/// each corpus) or per corpus, each group by its own statistics.
+pub fn normalize(rows: &[Vec<f64>], speakers: &[String], corpora: &[String], mode: Normalization) -> Vec<Vec<f64>> {
+    match mode {
+        Normalization::Global => rows.to_vec(),
+        Normalization::PerCorpus => normalize_per_group(rows, corpora),
+        Normalization::PerSpeaker => {
+            let keys: Vec<String> = corpora.iter().zip(speakers).map(|(c, s)| format!("{c}\u{1f}{s}")).collect();
+            normalize_per_group(rows, &keys)
         }
     }
 }
@@ -159,7 +179,12 @@ fn arms(cfg: &ExperimentConfig, n_ooc: usize, seed: u64) -> Vec<Arm> {
             });
         }
         if want(Condition::Oracle) {
-            out.push(Arm { condition: Condition::Oracle, out_of_context: None, representation: Condition::Oracle.representation(&a), select: true });
+            out.push(Arm {
+                condition: Condition::Oracle,
+                out_of_context: None,
+                representation: Condition::Oracle.representation(&a),
+                select: true,
+            });
         }
         if want(Condition::Enriched) {
             for o in 0..n_ooc {
@@ -259,8 +284,7 @@ pub fn run_experiment(
     let cancelled = std::sync::atomic::AtomicBool::new(false);
     let is_cancelled = || cancelled.load(std::sync::atomic::Ordering::Relaxed);
     use rayon::prelude::*;
-    let per_speaker = cfg.normalization == Normalization::PerSpeaker;
-    let rows: Vec<Vec<f64>> = if per_speaker { normalize_per_group(inside.rows, inside.speakers) } else { inside.rows.to_vec() };
+    let rows = normalize(inside.rows, inside.speakers, inside.corpora, cfg.normalization);
     // The guard: out-of-context rows of an in-context speaker (a test speaker included) or
     // equal to an in-context row are dropped before anything else sees them.
     let guarded: Vec<(super::pipeline::OwnedSet, usize)> = outside
@@ -270,8 +294,7 @@ pub fn run_experiment(
             (super::pipeline::subset(&o.set, &kept), dropped)
         })
         .collect();
-    let ooc_rows: Vec<Vec<Vec<f64>>> =
-        guarded.iter().map(|((r, _, s, _), _)| if per_speaker { normalize_per_group(r, s) } else { r.clone() }).collect();
+    let ooc_rows: Vec<Vec<Vec<f64>>> = guarded.iter().map(|((r, _, s, c), _)| normalize(r, s, c, cfg.normalization)).collect();
     let folds = loso_folds(inside.speakers);
     let seeds: Vec<u64> = (cfg.first_seed..cfg.first_seed + cfg.seeds.max(1) as u64).collect();
     // Runs without randomness (baselines on full data) need one seed only: the first.
@@ -530,6 +553,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn leave_one_corpus_out_enriches_each_corpus_from_the_others_and_scores_adapted_too() {
+        // Three corpora whose features follow the activation label; the third sits far off
+        // (another recording chain), which batch adaptation undoes.
+        let mut rng = Rng::new(3);
+        let mut data = Vec::new();
+        for (c, offset) in [(0, 0.0), (1, 0.3), (2, 6.0)] {
+            let (mut rows, mut labels, mut speakers) = (Vec::new(), Vec::new(), Vec::new());
+            for i in 0..40 {
+                let a = i % 2 == 0;
+                rows.push((0..6).map(|j| offset + if j < 2 && a { 1.5 } else { 0.0 } + rng.normal() * 0.4).collect::<Vec<f64>>());
+                labels.push([Some(a), Some(i % 4 < 2)]);
+                speakers.push(format!("s{}", i % 4));
+            }
+            data.push((format!("c{c}"), rows, labels, speakers, vec![format!("c{c}"); 40]));
+        }
+        let sets: Vec<NamedSet<'_>> = data
+            .iter()
+            .map(|(n, r, l, s, c)| NamedSet { name: n.clone(), set: LabelledSet { rows: r, labels: l, speakers: s, corpora: c } })
+            .collect();
+        let aae = AaeConfig {
+            dims: 3,
+            hidden: 8,
+            epochs: 3,
+            batch_size: 16,
+            neighbour_space: crate::model::NeighbourSpace::Features,
+            ..AaeConfig::default()
+        };
+        let rows = leave_one_corpus_out(
+            &sets,
+            &[Condition::Baselinefs, Condition::Enriched],
+            &aae,
+            &Grid::default(),
+            Normalization::Global,
+            &Device::flex(),
+            &|_| true,
+        )
+        .expect("toy leave-one-corpus-out");
+        let of = |h: &str, c: Condition, t: &str| rows.iter().find(|r| r.held_out == h && r.condition == c && r.task == t).unwrap();
+        let e = of("c0", Condition::Enriched, "activation");
+        assert_eq!(e.in_context, vec!["c1", "c2"], "every training corpus is in context");
+        assert!(e.out_of_context.is_empty());
+        assert!(e.neighbour_uar.is_some_and(|u| u > 0.5), "{:?}", e.neighbour_uar);
+        let far = of("c2", Condition::Baselinefs, "activation");
+        assert!(far.adapted_uar.unwrap() > 0.9, "adapted {:?}", far.adapted_uar);
+        assert!(far.uar < 0.75, "unadapted, the offset corpus lands in one class: {}", far.uar);
+        // Per-corpus normalisation removes the offset before training.
+        let per = leave_one_corpus_out(
+            &sets,
+            &[Condition::Baselinefs],
+            &aae,
+            &Grid::default(),
+            Normalization::PerCorpus,
+            &Device::flex(),
+            &|_| true,
+        )
+        .unwrap();
+        let far = per.iter().find(|r| r.held_out == "c2" && r.task == "activation").unwrap();
+        assert!(far.uar > 0.9, "{}", far.uar);
+    }
+
+    #[test]
     fn stratified_subset_keeps_speaker_proportions() {
         let speakers: Vec<String> = (0..100).map(|i| if i < 80 { "a".into() } else { "b".to_string() }).collect();
         let idx: Vec<usize> = (0..100).collect();
@@ -640,16 +724,23 @@ pub struct CrossCorpusRow {
     pub task: String,
     pub uar: f64,
     pub confusion: Confusion,
+    /// UAR with the held-out corpus batch-adapted (standardised by its own statistics onto
+    /// the training data's).
+    #[serde(default)]
+    pub adapted_uar: Option<f64>,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub normalization: Normalization,
+    /// Agreement of the enrichment targets with the training samples' own labels.
+    #[serde(default)]
+    pub neighbour_uar: Option<f64>,
 }
 
 /// A named labelled corpus for cross-corpus evaluation.
 pub struct NamedSet<'a> {
     pub name: String,
     pub set: LabelledSet<'a>,
-}
-
-fn has_valence(s: &LabelledSet<'_>) -> bool {
-    s.labels.iter().any(|l| l[1].is_some())
 }
 
 /// Rows, labels, speakers and corpora of several sets, owned.
@@ -668,60 +759,70 @@ fn pool(sets: &[&NamedSet<'_>]) -> PooledSet {
 }
 
 /// Leave-one-corpus-out: for each corpus, train on all the others and test on it. Conditions:
-/// `baselinefs` (ANOVA-F + SVM on the 88 functionals), `aae` (conditional AAE on the pooled
-/// training corpora) and `enriched` (in-context: the training corpora with valence labels;
-/// out-of-context: those without — skipped when a split is empty).
+/// `baseline`/`baselinefs` (SVM on the 88 functionals, without/with ANOVA-F), `aae`
+/// (conditional AAE on the pooled training corpora), `enriched` (every training corpus
+/// in-context, each one's neighbours drawn from the other training corpora, so the SVM sees
+/// the same rows as the plain AAE) and `oracle`. Every corpus (the held-out one too) is first
+/// standardised as `normalization` says. Each predictor is scored twice on the held-out corpus:
+/// as it comes, and batch-adapted (standardised by its own statistics onto the training data's).
 pub fn leave_one_corpus_out(
     corpora: &[NamedSet<'_>],
     conditions: &[Condition],
     aae: &AaeConfig,
     grid: &Grid,
+    normalization: Normalization,
     device: &Device,
     progress: &(dyn Fn(&Progress) -> bool + Sync),
 ) -> Result<Vec<CrossCorpusRow>, PipelineError> {
+    let normalized: Vec<Vec<Vec<f64>>> =
+        corpora.iter().map(|c| normalize(c.set.rows, c.set.speakers, c.set.corpora, normalization)).collect();
+    let sets: Vec<NamedSet<'_>> =
+        corpora.iter().zip(&normalized).map(|(c, rows)| NamedSet { name: c.name.clone(), set: LabelledSet { rows, ..c.set } }).collect();
     let mut out = Vec::new();
-    let total = corpora.len() * conditions.len();
+    let total = sets.len() * conditions.len();
     let mut done = 0;
-    for (t, test) in corpora.iter().enumerate() {
-        let others: Vec<&NamedSet<'_>> = corpora.iter().enumerate().filter(|(i, _)| *i != t).map(|(_, c)| c).collect();
+    for (t, test) in sets.iter().enumerate() {
+        let others: Vec<&NamedSet<'_>> = sets.iter().enumerate().filter(|(i, _)| *i != t).map(|(_, c)| c).collect();
         for &cond in conditions {
             done += 1;
             if !progress(&Progress { done, total, what: format!("{cond} → {}", test.name) }) {
                 return Err(PipelineError::Model(crate::model::ModelError::Cancelled));
             }
-            let (inside, outside): (Vec<&NamedSet<'_>>, Vec<&NamedSet<'_>>) = match cond {
-                Condition::Enriched => others.iter().partition(|c| has_valence(&c.set)),
-                _ => (others.clone(), Vec::new()),
-            };
-            if inside.is_empty() || (cond == Condition::Enriched && outside.is_empty()) {
-                continue;
-            }
-            let representation = cond.representation(aae);
-            let (r, l, s, c) = pool(&inside);
+            let (r, l, s, c) = pool(&others);
             let train = LabelledSet { rows: &r, labels: &l, speakers: &s, corpora: &c };
-            let (or, ol, os, oc) = pool(&outside);
-            let ooc = (!outside.is_empty()).then_some(LabelledSet { rows: &or, labels: &ol, speakers: &os, corpora: &oc });
-            let pcfg = PipelineConfig { representation, grid: Grid { select: cond != Condition::Baseline, ..grid.clone() } };
-            let predictor = train_predictor(&train, ooc.as_ref(), &pcfg, device, &mut |_, _| true)?;
-            let preds = predictor.predict(test.set.rows);
+            let pcfg = PipelineConfig {
+                representation: cond.representation(aae),
+                grid: Grid { select: cond != Condition::Baseline, ..grid.clone() },
+            };
+            // Enrichment without an out-of-context set: each training corpus's neighbours come
+            // from the other training corpora (train_predictor's pooled design).
+            let predictor = train_predictor(&train, None, &pcfg, device, &mut |_, _| true)?;
+            let adapted = super::adapt_to(test.set.rows, &predictor.normalizer);
+            let scored = [predictor.predict(test.set.rows), predictor.predict(&adapted)];
             for (ti, task) in TASKS.iter().enumerate() {
-                let mut conf = Confusion::default();
-                for (p, l) in preds.iter().zip(test.set.labels) {
-                    if let Some(truth) = l[ti] {
-                        conf.add(truth, if ti == 0 { p.activation_high } else { p.valence_positive });
+                let mut conf = [Confusion::default(); 2];
+                for (k, preds) in scored.iter().enumerate() {
+                    for (p, l) in preds.iter().zip(test.set.labels) {
+                        if let Some(truth) = l[ti] {
+                            conf[k].add(truth, if ti == 0 { p.activation_high } else { p.valence_positive });
+                        }
                     }
                 }
-                if conf.total() == 0 {
+                if conf[0].total() == 0 {
                     continue;
                 }
                 out.push(CrossCorpusRow {
                     held_out: test.name.clone(),
                     condition: cond,
-                    in_context: inside.iter().map(|c| c.name.clone()).collect(),
-                    out_of_context: outside.iter().map(|c| c.name.clone()).collect(),
+                    in_context: others.iter().map(|c| c.name.clone()).collect(),
+                    out_of_context: Vec::new(),
                     task: task.to_string(),
-                    uar: conf.uar(),
-                    confusion: conf,
+                    uar: conf[0].uar(),
+                    confusion: conf[0],
+                    adapted_uar: Some(conf[1].uar()),
+                    seed: aae.seed,
+                    normalization,
+                    neighbour_uar: predictor.diagnostics.neighbour_uar.map(|u| u[ti]),
                 });
             }
         }
@@ -729,7 +830,8 @@ pub fn leave_one_corpus_out(
     Ok(out)
 }
 
-/// Markdown table of leave-one-corpus-out results: one row per held-out corpus and task.
+/// Markdown table of leave-one-corpus-out results: one row per held-out corpus and task, each
+/// cell "UAR / batch-adapted UAR" (mean over the seeds present).
 pub fn cross_corpus_markdown(rows: &[CrossCorpusRow]) -> String {
     let mut conds: Vec<Condition> = Vec::new();
     let mut held: Vec<&str> = Vec::new();
@@ -741,6 +843,18 @@ pub fn cross_corpus_markdown(rows: &[CrossCorpusRow]) -> String {
             held.push(&r.held_out);
         }
     }
+    let cell = |v: &[&CrossCorpusRow]| -> String {
+        if v.is_empty() {
+            return "–".into();
+        }
+        let (m, sd) = mean_std(&v.iter().map(|r| 100.0 * r.uar).collect::<Vec<_>>());
+        let a = mean_of(v.iter().filter_map(|r| r.adapted_uar.map(|a| 100.0 * a)));
+        let sd = if v.len() > 1 { format!(" ± {sd:.1}") } else { String::new() };
+        match a {
+            Some(a) => format!("{m:.1}{sd} / {a:.1}"),
+            None => format!("{m:.1}{sd}"),
+        }
+    };
     let mut s = String::from("| held-out corpus | task |");
     for c in &conds {
         s += &format!(" {c} |");
@@ -752,12 +866,7 @@ pub fn cross_corpus_markdown(rows: &[CrossCorpusRow]) -> String {
         for task in TASKS {
             let cells: Vec<String> = conds
                 .iter()
-                .map(|c| {
-                    rows.iter()
-                        .find(|r| r.held_out == *h && r.task == task && r.condition == *c)
-                        .map(|r| format!("{:.1}", 100.0 * r.uar))
-                        .unwrap_or_else(|| "–".into())
-                })
+                .map(|c| cell(&rows.iter().filter(|r| r.held_out == *h && r.task == task && r.condition == *c).collect::<Vec<_>>()))
                 .collect();
             if cells.iter().all(|c| c == "–") {
                 continue;
@@ -769,8 +878,13 @@ pub fn cross_corpus_markdown(rows: &[CrossCorpusRow]) -> String {
         let means: Vec<String> = conds
             .iter()
             .map(|c| {
-                let v: Vec<f64> = rows.iter().filter(|r| r.task == task && r.condition == *c).map(|r| r.uar).collect();
-                if v.is_empty() { "–".into() } else { format!("{:.1} (n={})", 100.0 * v.iter().sum::<f64>() / v.len() as f64, v.len()) }
+                let v: Vec<&CrossCorpusRow> = rows.iter().filter(|r| r.task == task && r.condition == *c).collect();
+                if v.is_empty() {
+                    return "–".into();
+                }
+                let m = v.iter().map(|r| 100.0 * r.uar).sum::<f64>() / v.len() as f64;
+                let a = mean_of(v.iter().filter_map(|r| r.adapted_uar.map(|a| 100.0 * a)));
+                format!("{m:.1}{} (n={})", a.map(|a| format!(" / {a:.1}")).unwrap_or_default(), v.len())
             })
             .collect();
         s += &format!("| **mean** | {task} | {} |\n", means.join(" | "));

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::pipeline::{Prediction, Predictor};
 use crate::audio::{self, CANONICAL_RATE, StreamResampler};
-use crate::egemaps::{self, Extractor, Rate};
+use crate::egemaps::{self, Extractor, N_FEATURES, Rate};
 
 /// Minimum share of voiced frames for audio to count as speech (the live speech gate).
 pub const SPEECH_VOICED_RATIO: f64 = 0.15;
@@ -21,11 +21,13 @@ pub struct LabelRow {
     pub prediction: Option<Prediction>,
     pub voiced_ratio: f64,
     pub error: Option<String>,
+    /// The functionals the prediction was made from (for batch adaptation).
+    pub functionals: Option<Box<[f64; N_FEATURES]>>,
 }
 
 impl LabelRow {
     fn failed(error: String) -> Self {
-        Self { window: None, duration_s: 0.0, prediction: None, voiced_ratio: 0.0, error: Some(error) }
+        Self { window: None, duration_s: 0.0, prediction: None, voiced_ratio: 0.0, error: Some(error), functionals: None }
     }
 }
 
@@ -42,6 +44,7 @@ pub fn label_file(path: &Path, predictor: &Predictor, segment_s: Option<f64>) ->
                     prediction: p.first().copied(),
                     voiced_ratio: an.voiced_ratio,
                     error: None,
+                    functionals: Some(Box::new(an.functionals.0)),
                 }]
             }
             Ok(an) => vec![LabelRow {
@@ -50,6 +53,7 @@ pub fn label_file(path: &Path, predictor: &Predictor, segment_s: Option<f64>) ->
                 prediction: None,
                 voiced_ratio: 0.0,
                 error: Some(format!("{}: too short to analyse (needs at least 60 ms)", path.display())),
+                functionals: None,
             }],
             Err(e) => vec![LabelRow::failed(e.to_string())],
         },
@@ -79,6 +83,7 @@ fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<Labe
             prediction: valid.then(|| predictor.predict(&[an.functionals.0.to_vec()])[0]),
             voiced_ratio: an.voiced_ratio,
             error: (!valid).then(|| "window too short to analyse".to_string()),
+            functionals: valid.then(|| Box::new(an.functionals.0)),
         });
     };
     let feed = |x: &[f32], pending: &mut Vec<f32>, start: &mut usize, rows: &mut Vec<LabelRow>| {
@@ -130,6 +135,25 @@ fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<Labe
         emit(&pending, start, &mut rows);
     }
     rows
+}
+
+/// Fewest rows batch adaptation works from: below it a batch's own statistics are too noisy.
+pub const ADAPT_MIN_ROWS: usize = 20;
+
+/// Batch adaptation: re-predicts every row that has functionals after standardising them by
+/// the batch's own statistics onto the model's training statistics. It assumes the batch is
+/// not all one emotion. Returns false (and changes nothing) below [`ADAPT_MIN_ROWS`] rows.
+pub fn adapt_rows(rows: &mut [&mut LabelRow], predictor: &Predictor) -> bool {
+    let with: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].functionals.is_some()).collect();
+    if with.len() < ADAPT_MIN_ROWS {
+        return false;
+    }
+    let raw: Vec<Vec<f64>> = with.iter().filter_map(|&i| rows[i].functionals.as_ref().map(|f| f.to_vec())).collect();
+    let adapted = super::adapt_to(&raw, &predictor.normalizer);
+    for (&i, p) in with.iter().zip(predictor.predict(&adapted)) {
+        rows[i].prediction = Some(p);
+    }
+    true
 }
 
 /// The text of a label: `high`/`low`, `positive`/`negative`.

@@ -4,6 +4,7 @@
 //! speaker-grouped cross-validation on training data only.
 
 pub mod bundle;
+pub mod calibration;
 mod eval;
 pub mod experiment;
 pub mod label;
@@ -12,7 +13,7 @@ mod stats;
 mod svm;
 
 pub use eval::{Confusion, Fold, group_k_folds, loso_folds, paired_permutation_p};
-pub use stats::{Normalizer, anova_f, normalize_per_group, select_columns, top_k};
+pub use stats::{Normalizer, adapt_to, anova_f, normalize_per_group, select_columns, top_k};
 pub use svm::{Kernel, Svm, SvmParams};
 
 use serde::{Deserialize, Serialize};
@@ -47,11 +48,14 @@ pub enum Normalization {
     Global,
     /// Each speaker by their own (label-free) statistics first.
     PerSpeaker,
+    /// Each corpus (the held-out one too) by its own (label-free) statistics first.
+    PerCorpus,
 }
 
 impl crate::choice::Choice for Normalization {
     const WHAT: &'static str = "normalisation";
-    const ALL: &'static [(&'static str, Self)] = &[("global", Self::Global), ("per-speaker", Self::PerSpeaker)];
+    const ALL: &'static [(&'static str, Self)] =
+        &[("global", Self::Global), ("per-speaker", Self::PerSpeaker), ("per-corpus", Self::PerCorpus)];
 }
 crate::choice_traits!(Normalization);
 

@@ -199,6 +199,27 @@ fn target_agreement(targets: &NeighbourLabels, labels: &[[Option<bool>; 2]]) -> 
     [conf[0].uar(), conf[1].uar()]
 }
 
+/// Enrichment targets for pooled corpora: each row's neighbours are searched among the rows
+/// of the other corpora only, in `space`.
+fn cross_corpus_neighbours(space: &[Vec<f64>], labels: &[[Option<bool>; 2]], corpora: &[String], k: usize) -> NeighbourLabels {
+    let mut out = NeighbourLabels { target: vec![[0.0; 2]; space.len()], mask: vec![[0.0; 2]; space.len()] };
+    let mut names: Vec<&String> = corpora.iter().collect();
+    names.sort();
+    names.dedup();
+    for c in names {
+        let (inside, others): (Vec<usize>, Vec<usize>) = (0..space.len()).partition(|&i| &corpora[i] == c);
+        let emb_in: Vec<Vec<f64>> = inside.iter().map(|&i| space[i].clone()).collect();
+        let emb_out: Vec<Vec<f64>> = others.iter().map(|&i| space[i].clone()).collect();
+        let lab_out: Vec<[Option<bool>; 2]> = others.iter().map(|&i| labels[i]).collect();
+        let nl = model::neighbour_labels(&emb_in, &emb_out, &lab_out, k);
+        for (j, &i) in inside.iter().enumerate() {
+            out.target[i] = nl.target[j];
+            out.mask[i] = nl.mask[j];
+        }
+    }
+    out
+}
+
 /// Σ over dimensions of mean² + (std − 1)².
 fn prior_distance(codes: &[Vec<f64>]) -> f64 {
     let n = codes.len().max(1) as f64;
@@ -221,7 +242,7 @@ fn holdout_speakers(speakers: &[String], seed: u64) -> Option<Vec<bool>> {
     if names.len() < 5 {
         return None;
     }
-    let mut rng = Rng::new(seed ^ 0x5EED_0F_E5);
+    let mut rng = Rng::new(seed ^ 0x5EED_0FE5);
     rng.shuffle(&mut names);
     let held: Vec<&String> = names[..names.len() / 5].to_vec();
     Some(speakers.iter().map(|s| held.contains(&s)).collect())
@@ -246,6 +267,32 @@ pub fn train_predictor(
             let cond: Vec<[f32; 2]> = train.labels.iter().map(|l| [cond_code(l[0]), cond_code(l[1])]).collect();
             let enrich = match (&cfg.representation, a.oracle) {
                 (Representation::Enriched(_), true) => Some(own_labels(train.labels)),
+                (Representation::Enriched(_), false) if outside.is_none() => {
+                    // Pooled training without an out-of-context set: every training corpus is
+                    // in-context, and each one's neighbours come from the other training corpora.
+                    let mut names: Vec<&String> = train.corpora.iter().collect();
+                    names.sort();
+                    names.dedup();
+                    if names.len() < 2 {
+                        return Err(PipelineError::NoOutOfContext);
+                    }
+                    let xc = normalize_per_corpus(train);
+                    let space = match a.neighbour_space {
+                        NeighbourSpace::Features => xc,
+                        NeighbourSpace::Code => {
+                            let plain_cfg = AaeConfig { early_stopping: false, ..a.clone() };
+                            let (plain, h) = model::train_aae(
+                                &AaeData { x: &xc, cond: None, enrich: None, holdout: None },
+                                &plain_cfg,
+                                device,
+                                &mut |l| on_epoch("embedding", l),
+                            )?;
+                            history.extend(h);
+                            plain.encode(&xc)
+                        }
+                    };
+                    Some(cross_corpus_neighbours(&space, train.labels, train.corpora, a.neighbours))
+                }
                 (Representation::Enriched(_), false) => {
                     let out = outside.ok_or(PipelineError::NoOutOfContext)?;
                     let (kept, dropped) = guard_out_of_context(train, out);

@@ -67,6 +67,15 @@ pub fn normalize_per_group(rows: &[Vec<f64>], groups: &[String]) -> Vec<Vec<f64>
     out
 }
 
+/// Batch adaptation: standardises `rows` by their own statistics and maps them onto
+/// `target`'s (mean + std · z), so a batch recorded elsewhere lands where the training data lay.
+pub fn adapt_to(rows: &[Vec<f64>], target: &Normalizer) -> Vec<Vec<f64>> {
+    let own = Normalizer::fit(rows);
+    rows.iter()
+        .map(|r| own.transform_row(r).iter().zip(target.mean.iter().zip(&target.std)).map(|(z, (m, s))| m + s * z).collect())
+        .collect()
+}
+
 /// One-way ANOVA F statistic of every feature for the given class labels.
 /// Features constant within all classes but differing between them get +∞; fully constant
 /// features get 0.
@@ -117,6 +126,17 @@ pub fn select_columns(rows: &[Vec<f64>], cols: &[usize]) -> Vec<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adaptation_maps_a_batch_onto_the_training_statistics() {
+        let target = Normalizer { mean: vec![10.0, -1.0], std: vec![2.0, 0.5] };
+        // Batch mean (2, 4), population std (1, 2).
+        let batch = vec![vec![1.0, 2.0], vec![3.0, 6.0]];
+        let a = adapt_to(&batch, &target);
+        assert_eq!(a, vec![vec![8.0, -1.5], vec![12.0, -0.5]]);
+        let back = Normalizer::fit(&a);
+        assert_eq!((back.mean, back.std), (target.mean, target.std));
+    }
 
     #[test]
     fn anova_matches_hand_computation() {

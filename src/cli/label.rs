@@ -30,6 +30,10 @@ pub struct LabelArgs {
     /// Keep the rows already in OUTPUT and label only files not in it yet.
     #[arg(long)]
     pub resume: bool,
+    /// Batch adaptation: standardise the features by the statistics of the recordings being
+    /// labelled (needs at least 20 files or segments; assumes they are not all one emotion).
+    #[arg(long)]
+    pub adapt: bool,
 }
 
 pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
@@ -40,6 +44,7 @@ pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
         segment: a.segment,
         jobs: a.jobs,
         resume: a.resume,
+        adapt: a.adapt,
     };
     let t0 = Instant::now();
     let progress = Progress::new("labelling");
@@ -56,5 +61,8 @@ pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
         if plan.resume { format!(", {} already present", r.kept) } else { String::new() },
         if r.failed > 0 { format!(", {} with errors", r.failed) } else { String::new() }
     );
+    if r.adapted {
+        eprintln!("batch-adapted: features standardised by this batch's statistics");
+    }
     Ok(if r.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -59,6 +59,9 @@ pub enum Command {
     Evaluate(train::EvaluateArgs),
     /// Leave-one-corpus-out evaluation: train on all corpora but one, test on it, in turn.
     CrossCorpus(train::CrossCorpusArgs),
+    /// Calibration to a speaker, measured: each test speaker's calm utterances calibrate the
+    /// classification of their others (leave-one-speaker-out; `--across`: leave-one-corpus-out).
+    Calibration(train::CalibrationArgs),
     /// Combine the JSON reports of several `evaluate` runs into one set of tables.
     Report(train::ReportArgs),
     /// Compare valar's eGeMAPS with openSMILE's on a folder: per-feature errors and pass rates.
@@ -80,6 +83,7 @@ pub fn main() -> ExitCode {
         Some(Command::Evaluate(a)) => train::evaluate(a),
         Some(Command::CrossCorpus(a)) => train::cross_corpus(a),
         Some(Command::Report(a)) => train::report(a),
+        Some(Command::Calibration(a)) => train::calibration(a),
         Some(Command::Parity(a)) => parity::run(a),
     };
     match result {

@@ -44,7 +44,8 @@ pub struct MethodArgs {
     /// `--normalization per-speaker`).
     #[arg(long)]
     pub per_speaker: bool,
-    /// Normalisation: global or per-speaker (evaluation only).
+    /// Normalisation before anything is fitted: global, per-speaker or per-corpus (each group by
+    /// its own label-free statistics; evaluation and cross-corpus).
     #[arg(long, default_value_t = Normalization::default())]
     pub normalization: Normalization,
     /// What the decoder sees besides the code: both labels (the paper), none, activation or valence.
@@ -132,9 +133,14 @@ pub struct TrainArgs {
     /// Code size D (the bundled model's).
     #[arg(long, default_value_t = AaeConfig::default().dims)]
     pub dims: usize,
-    /// Train on the 88 functionals without an autoencoder.
+    /// Train on the 88 functionals without an autoencoder (same as `--recipe features`).
     #[arg(long)]
     pub features_only: bool,
+    /// What the SVMs see: features, aae or enriched. Default: enriched with --out-of-context,
+    /// else aae. Enriched without --out-of-context needs several in-context corpora: each
+    /// one's neighbours then come from the others.
+    #[arg(long)]
+    pub recipe: Option<Recipe>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output model folder.
@@ -158,10 +164,11 @@ pub struct TrainArgs {
 }
 
 pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
-    let recipe = match (a.features_only, a.out_of_context.is_empty()) {
-        (true, _) => Recipe::Features,
-        (false, false) => Recipe::Enriched,
-        (false, true) => Recipe::Aae,
+    let recipe = match (a.recipe, a.features_only, a.out_of_context.is_empty()) {
+        (Some(r), _, _) => r,
+        (None, true, _) => Recipe::Features,
+        (None, false, false) => Recipe::Enriched,
+        (None, false, true) => Recipe::Aae,
     };
     let plan = TrainPlan {
         in_context: a.in_context,
@@ -303,6 +310,9 @@ pub struct CrossCorpusArgs {
     pub dims: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Seeds (repetitions of the autoencoder conditions), from --seed on.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
     /// JSON report.
     #[arg(long)]
     pub report: PathBuf,
@@ -315,7 +325,9 @@ pub fn cross_corpus(a: CrossCorpusArgs) -> anyhow::Result<ExitCode> {
         corpora: a.corpora,
         conditions: a.conditions,
         aae: a.method.aae(a.dims, a.seed),
+        seeds: a.seeds,
         grid: a.method.grid(),
+        normalization: a.method.normalization(),
         device: a.method.device,
         cache_dir: a.method.cache_dir(),
         report: a.report,
@@ -326,5 +338,49 @@ pub fn cross_corpus(a: CrossCorpusArgs) -> anyhow::Result<ExitCode> {
     progress.finish();
     println!("{}", r.markdown);
     eprintln!("took {:.1} s", r.seconds);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct CalibrationArgs {
+    /// Corpora (manifest, emotion folder or feature bank), each measured leave-one-speaker-out.
+    #[arg(long = "corpus", required = true)]
+    pub corpora: Vec<PathBuf>,
+    /// Also measure leave-one-corpus-out over the corpora.
+    #[arg(long)]
+    pub across: bool,
+    /// What each fold trains: features (fast), aae or enriched.
+    #[arg(long, default_value_t = Recipe::Features)]
+    pub recipe: Recipe,
+    /// Code size D (autoencoder recipes).
+    #[arg(long, default_value_t = AaeConfig::default().dims)]
+    pub dims: usize,
+    /// JSON report.
+    #[arg(long)]
+    pub report: PathBuf,
+    #[command(flatten)]
+    pub method: MethodArgs,
+}
+
+pub fn calibration(a: CalibrationArgs) -> anyhow::Result<ExitCode> {
+    let aae = a.method.aae(a.dims, 0);
+    let representation = match a.recipe {
+        Recipe::Features => crate::classify::pipeline::Representation::Features,
+        Recipe::Aae => crate::classify::pipeline::Representation::Aae(aae),
+        Recipe::Enriched => crate::classify::pipeline::Representation::Enriched(aae),
+    };
+    let plan = crate::jobs::calibration::CalibrationPlan {
+        corpora: a.corpora,
+        across: a.across,
+        pipeline: crate::classify::pipeline::PipelineConfig { representation, grid: a.method.grid() },
+        device: a.method.device,
+        cache_dir: a.method.cache_dir(),
+        report: a.report,
+        command: command_line(),
+    };
+    let progress = Progress::new("calibration");
+    let r = crate::jobs::calibration::run(&plan, &|e| progress.show(e), &CancelToken::new())?;
+    progress.finish();
+    println!("{}", r.markdown);
     Ok(ExitCode::SUCCESS)
 }

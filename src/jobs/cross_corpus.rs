@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use super::{CancelToken, Event, JobError, Sink, load_pool, write_json};
-use crate::classify::Grid;
 use crate::classify::experiment::{Condition, CrossCorpusRow, NamedSet, cross_corpus_markdown, leave_one_corpus_out};
 use crate::classify::pipeline::LabelledSet;
+use crate::classify::{Grid, Normalization};
 use crate::corpus::FeatureCache;
 use crate::model::{AaeConfig, DeviceChoice, select_device};
 
@@ -16,7 +16,11 @@ pub struct CrossCorpusPlan {
     pub corpora: Vec<PathBuf>,
     pub conditions: Vec<Condition>,
     pub aae: AaeConfig,
+    /// Seeds of the autoencoder conditions, from `aae.seed` on.
+    pub seeds: usize,
     pub grid: Grid,
+    /// How every corpus (the held-out one too) is standardised before anything is fitted.
+    pub normalization: Normalization,
     pub device: DeviceChoice,
     pub cache_dir: PathBuf,
     /// The JSON report to write.
@@ -30,7 +34,9 @@ impl Default for CrossCorpusPlan {
             corpora: Vec::new(),
             conditions: vec![Condition::Baselinefs, Condition::Aae, Condition::Enriched],
             aae: AaeConfig::default(),
+            seeds: 1,
             grid: Grid::default(),
+            normalization: Normalization::Global,
             device: DeviceChoice::default(),
             cache_dir: FeatureCache::default_dir(),
             report: PathBuf::from("cross-corpus.json"),
@@ -59,15 +65,27 @@ pub fn run(plan: &CrossCorpusPlan, sink: &dyn Sink, cancel: &CancelToken) -> Res
     }
     let (device, device_name) = select_device(plan.device);
     let sets: Vec<NamedSet<'_>> = data.iter().map(|d| NamedSet { name: d.name.clone(), set: LabelledSet::from(d) }).collect();
-    let rows = leave_one_corpus_out(&sets, &plan.conditions, &plan.aae, &plan.grid, &device, &|p| {
-        sink.event(Event::Step { done: p.done, total: p.total, what: p.what.clone() });
-        !cancel.is_cancelled()
-    })?;
+    let mut rows = Vec::new();
+    for k in 0..plan.seeds.max(1) as u64 {
+        // Deterministic conditions (the baselines) need one seed only: the first.
+        let conditions: Vec<Condition> =
+            plan.conditions.iter().copied().filter(|c| k == 0 || !matches!(c, Condition::Baseline | Condition::Baselinefs)).collect();
+        if conditions.is_empty() {
+            continue;
+        }
+        let aae = AaeConfig { seed: plan.aae.seed + k, ..plan.aae.clone() };
+        rows.extend(leave_one_corpus_out(&sets, &conditions, &aae, &plan.grid, plan.normalization, &device, &|p| {
+            sink.event(Event::Step { done: p.done, total: p.total, what: format!("seed {}: {}", aae.seed, p.what) });
+            !cancel.is_cancelled()
+        })?);
+    }
     let seconds = t0.elapsed().as_secs_f64();
     write_json(
         &plan.report,
         &serde_json::json!({
             "protocol": "leave-one-corpus-out",
+            "normalization": plan.normalization,
+            "aae": plan.aae,
             "corpora": data.iter().map(|d| (d.name.clone(), d.len())).collect::<Vec<_>>(),
             "device": device_name,
             "command": plan.command,

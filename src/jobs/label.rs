@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{CancelToken, Event, JobError, Sink, pool, relative_name};
 use crate::classify::bundle::{Bundle, default_model_dir};
-use crate::classify::label::{CSV_HEADER, CSV_HEADER_SEGMENTS, LabelRow, csv_line, label_file};
+use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, CSV_HEADER_SEGMENTS, LabelRow, adapt_rows, csv_line, label_file};
 use crate::classify::pipeline::Predictor;
 use crate::fsutil::csv_field;
 use crate::model::{DeviceChoice, select_device};
@@ -27,6 +27,10 @@ pub struct LabelPlan {
     pub jobs: Option<usize>,
     /// Keep the rows already in `output` and label only files not in it yet.
     pub resume: bool,
+    /// Batch adaptation: standardise the features by the statistics of the recordings being
+    /// labelled (at least [`ADAPT_MIN_ROWS`] files or segments; it assumes the batch is not
+    /// all one emotion).
+    pub adapt: bool,
 }
 
 impl Default for LabelPlan {
@@ -38,6 +42,7 @@ impl Default for LabelPlan {
             segment: None,
             jobs: None,
             resume: false,
+            adapt: false,
         }
     }
 }
@@ -53,6 +58,8 @@ pub struct Labelled {
     pub kept: usize,
     /// Seconds of audio labelled.
     pub audio_s: f64,
+    /// Whether batch adaptation was applied (asked for and enough rows).
+    pub adapted: bool,
 }
 
 /// Checks a segment length.
@@ -130,7 +137,19 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
     let files = crate::audio::find_audio_files(&plan.input).map_err(JobError::io(&plan.input))?;
     let (names, todo): (Vec<String>, Vec<PathBuf>) =
         files.into_iter().map(|f| (relative_name(&plan.input, &f), f)).filter(|(n, _)| !kept.contains_key(n)).unzip();
-    let results = label_files(&todo, &bundle.predictor, plan.segment, plan.jobs, sink, cancel)?;
+    let mut results = label_files(&todo, &bundle.predictor, plan.segment, plan.jobs, sink, cancel)?;
+    let mut adapted = false;
+    if plan.adapt {
+        let mut all: Vec<&mut LabelRow> = results.iter_mut().flatten().collect();
+        adapted = adapt_rows(&mut all, &bundle.predictor);
+        if !adapted {
+            sink.event(Event::Notice(format!(
+                "not adapted: batch adaptation needs at least {ADAPT_MIN_ROWS} analysable {} (this batch has {}); labels are unadapted",
+                if plan.segment.is_some() { "segments" } else { "files" },
+                all.iter().filter(|r| r.functionals.is_some()).count()
+            )));
+        }
+    }
     let failed = results.iter().filter(|rows| rows.iter().any(|r| r.prediction.is_none())).count();
     let audio_s: f64 = results.iter().flat_map(|r| r.iter().map(|x| x.duration_s)).sum();
     for (name, rows) in names.iter().zip(&results) {
@@ -146,5 +165,5 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
         Ok(())
     })
     .map_err(JobError::io(&plan.output))?;
-    Ok(Labelled { files: results.len(), failed, kept: kept_before, audio_s })
+    Ok(Labelled { files: results.len(), failed, kept: kept_before, audio_s, adapted })
 }

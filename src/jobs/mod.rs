@@ -5,6 +5,7 @@
 //! takes the plan, a [`Sink`] for typed progress [`Event`]s and a [`CancelToken`], and returns
 //! a typed outcome or a [`JobError`] (a cancel is [`JobError::Cancelled`], never a failure).
 
+pub mod calibration;
 pub mod cross_corpus;
 pub mod evaluate;
 pub mod extract;
@@ -131,7 +132,7 @@ pub enum JobError {
     ResumeColumns { path: PathBuf },
     #[error("segments must be at least 0.1 seconds long (got {0})")]
     Segment(f64),
-    #[error("enrichment needs out-of-context data: give an out-of-context corpus or bank")]
+    #[error("enrichment needs out-of-context data: give an out-of-context corpus or bank, or several in-context corpora")]
     NoOutOfContext,
     #[error("nothing to train on: give at least one in-context corpus")]
     NoInContext,
@@ -156,6 +157,7 @@ impl From<PipelineError> for JobError {
     fn from(e: PipelineError) -> Self {
         match e {
             PipelineError::Model(ModelError::Cancelled) => JobError::Cancelled,
+            PipelineError::NoOutOfContext => JobError::NoOutOfContext,
             e => JobError::Pipeline(e),
         }
     }

@@ -113,7 +113,9 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
     if plan.in_context.is_empty() {
         return Err(JobError::NoInContext);
     }
-    if plan.recipe == Recipe::Enriched && plan.out_of_context.is_empty() {
+    // Enrichment needs neighbours: an out-of-context set, or several in-context corpora (each
+    // one's neighbours then come from the others).
+    if plan.recipe == Recipe::Enriched && plan.out_of_context.is_empty() && plan.in_context.len() < 2 {
         return Err(JobError::NoOutOfContext);
     }
     // Read the report first: a bad path should fail before minutes of training.

@@ -255,7 +255,7 @@ fn scalar(t: Tensor<1>) -> f64 {
 
 /// The enrichment head M: an MLP or one linear layer.
 enum HeadNet {
-    Mlp(Mlp),
+    Mlp(Box<Mlp>),
     Linear(net::Dense),
 }
 
@@ -284,7 +284,7 @@ pub fn train_aae(
     let mut dec = Mlp::new(cfg.dims + cond_dims, cfg.hidden, d_in, &mut rng, &ad);
     let mut disc = Mlp::new(cfg.dims, cfg.hidden, 1, &mut rng, &ad);
     let mut head = data.enrich.map(|_| match cfg.head {
-        Head::Mlp => HeadNet::Mlp(Mlp::new(cfg.dims, cfg.hidden, 2, &mut rng, &ad)),
+        Head::Mlp => HeadNet::Mlp(Box::new(Mlp::new(cfg.dims, cfg.hidden, 2, &mut rng, &ad))),
         Head::Linear => HeadNet::Linear(net::Dense::new(cfg.dims, 2, &mut rng, &ad)),
     });
     let adam = AdamConfig::new();
@@ -361,8 +361,8 @@ pub fn train_aae(
             let g_dec = GradientsParams::from_module(&mut grads, &dec);
             head = match head.take() {
                 Some(HeadNet::Mlp(h)) => {
-                    let g = GradientsParams::from_module(&mut grads, &h);
-                    Some(HeadNet::Mlp(o_head_mlp.step(lr, h, g)))
+                    let g = GradientsParams::from_module(&mut grads, h.as_ref());
+                    Some(HeadNet::Mlp(Box::new(o_head_mlp.step(lr, *h, g))))
                 }
                 Some(HeadNet::Linear(h)) => {
                     let g = GradientsParams::from_module(&mut grads, &h);
@@ -500,7 +500,12 @@ mod tests {
         assert!(h.iter().all(|l| l.held_out_rec > 0.0));
         let best = h.iter().map(|l| l.held_out_rec).fold(f64::INFINITY, f64::min);
         let best_epoch = h.iter().position(|l| l.held_out_rec == best).unwrap();
-        assert!(h.len() == 60 || h.len() == best_epoch + 1 + 25, "stops 25 epochs after the best: {} epochs, best {}", h.len(), best_epoch + 1);
+        assert!(
+            h.len() == 60 || h.len() == best_epoch + 1 + 25,
+            "stops 25 epochs after the best: {} epochs, best {}",
+            h.len(),
+            best_epoch + 1
+        );
         // The encoder returned is the best epoch's, not the last: encoding the held-out rows
         // again gives the best held-out reconstruction's codes (deterministic re-run).
         let (again, _) = train_aae(&data, &cfg, &dev, &mut |_| true).unwrap();
@@ -513,7 +518,9 @@ mod tests {
         let cond: Vec<[f32; 2]> = (0..64).map(|i| [if i % 2 == 0 { 1.0 } else { -1.0 }, 0.0]).collect();
         let targets = NeighbourLabels { target: cond.clone(), mask: vec![[1.0, 0.0]; 64] };
         let dev = Device::flex();
-        for (conditioning, head) in [(Conditioning::None, Head::Linear), (Conditioning::Valence, Head::Mlp), (Conditioning::Both, Head::Linear)] {
+        for (conditioning, head) in
+            [(Conditioning::None, Head::Linear), (Conditioning::Valence, Head::Mlp), (Conditioning::Both, Head::Linear)]
+        {
             let cfg = AaeConfig { dims: 3, hidden: 16, epochs: 30, batch_size: 16, conditioning, head, w_per: 5.0, ..Default::default() };
             let data = AaeData { x: &x, cond: Some(&cond), enrich: Some(&targets), holdout: None };
             let (enc, h) = train_aae(&data, &cfg, &dev, &mut |_| true).unwrap();
