@@ -229,5 +229,5 @@ fn an_unknown_condition_is_an_error_listing_the_valid_ones() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("unknown condition 'enrichd' (valid: baseline, baselinefs, aae, enriched)"), "{stderr}");
+    assert!(stderr.contains("unknown condition 'enrichd' (valid: baseline, baselinefs, aae, enriched, oracle)"), "{stderr}");
 }
