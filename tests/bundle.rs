@@ -123,3 +123,14 @@ fn saving_over_a_model_is_atomic_and_round_trips() {
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "no temporary folders left: {leftovers:?}");
 }
+
+#[test]
+fn the_bundled_model_knows_where_calm_speech_lies() {
+    let b = Bundle::load(&bundled(), &device()).unwrap();
+    // From its bank (the four training corpora): their neutral, calm and arousal-level-0 rows.
+    let calm = b.predictor.calm_mean.as_ref().expect("a calm reference");
+    assert_eq!(calm.len(), 88);
+    let loud = valar::egemaps::FEATURE_NAMES.iter().position(|n| *n == "loudness_sma3_amean").unwrap();
+    // Calm speech is quieter than the training data as a whole (which is mostly aroused).
+    assert!(calm[loud] < b.predictor.normalizer.mean[loud], "calm {} vs all {}", calm[loud], b.predictor.normalizer.mean[loud]);
+}

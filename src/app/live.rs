@@ -283,7 +283,7 @@ impl LiveTab {
             ui.separator();
             let need_s = LiveConfig::default().calibration_s;
             let cal_text = match self.calibration {
-                Calibration::Collecting { have, need } => format!("calibrating: keep talking… ({have}/{need})"),
+                Calibration::Collecting { have, need } => format!("calibrating: speak calmly, in your everyday voice… ({have}/{need})"),
                 Calibration::Calibrated { windows } => format!("calibrated ({windows} windows)"),
                 Calibration::Off => "not calibrated".to_string(),
             };

@@ -81,6 +81,10 @@ struct ModelFile {
     valence: TaskModel,
     training_history: Vec<EpochLosses>,
     metadata: Metadata,
+    /// Mean raw functionals of the training data's calm (neutral) utterances: where a
+    /// speaker's calm speech is moved when calibrating (older models: computed from the bank).
+    #[serde(default)]
+    calm_mean: Option<Vec<f64>>,
 }
 
 /// A loaded model: the predictor plus what describes it.
@@ -147,6 +151,7 @@ impl Bundle {
             valence: predictor.tasks[1].clone(),
             training_history: predictor.history.clone(),
             metadata: metadata.clone(),
+            calm_mean: predictor.calm_mean.clone(),
         };
         let json =
             serde_json::to_vec_pretty(&file).map_err(|e| BundleError::Corrupt { path: dir.join(MODEL_FILE), detail: e.to_string() })?;
@@ -242,6 +247,12 @@ impl Bundle {
                 history: f.training_history,
                 append_features: append,
                 diagnostics: Default::default(),
+                calm_mean: match f.calm_mean {
+                    Some(m) if m.len() == 88 && m.iter().all(|v| v.is_finite()) => Some(m),
+                    Some(_) => return Err(mismatch("calm mean is not 88 finite values".into())),
+                    // An older model: its bank holds the calm utterances of its corpora.
+                    None => crate::corpus::FeatureBank::load(&dir.join(BANK_FILE)).ok().and_then(|b| b.calm_mean()),
+                },
             },
             representation: f.representation,
             metadata: f.metadata,

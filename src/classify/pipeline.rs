@@ -73,6 +73,9 @@ pub struct Predictor {
     pub append_features: bool,
     /// How training went (not saved with a model).
     pub diagnostics: Diagnostics,
+    /// Mean raw functionals of the training data's calm (neutral) utterances, when known: the
+    /// target of calibration to a speaker (measured best, docs/experiments.md).
+    pub calm_mean: Option<Vec<f64>>,
 }
 
 /// What training a predictor measured about itself.
@@ -354,7 +357,7 @@ pub fn train_predictor(
     }
     let tasks: [TaskModel; 2] = tasks.try_into().map_err(|_| PipelineError::NoLabels("activation"))?;
     let append_features = cfg.representation.aae().is_some_and(|a| a.append_features);
-    Ok(Predictor { normalizer, encoder, code_normalizer, tasks, history, append_features, diagnostics })
+    Ok(Predictor { normalizer, encoder, code_normalizer, tasks, history, append_features, diagnostics, calm_mean: None })
 }
 
 impl<'a> From<&'a crate::corpus::LabelledData> for LabelledSet<'a> {

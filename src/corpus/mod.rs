@@ -250,6 +250,17 @@ impl LabelledData {
     }
 
     /// The rows as a feature bank.
+    /// Mean functionals of the calm (neutral) samples, if there are any.
+    pub fn calm_mean(&self) -> Option<Vec<f64>> {
+        let calm: Vec<&Vec<f64>> =
+            self.rows.iter().zip(&self.emotions).filter(|(_, e)| crate::classify::calibration::is_calm(e)).map(|(r, _)| r).collect();
+        if calm.is_empty() {
+            return None;
+        }
+        let n = calm.len() as f64;
+        Some((0..self.rows[0].len()).map(|j| calm.iter().map(|r| r[j]).sum::<f64>() / n).collect())
+    }
+
     pub fn to_bank(&self) -> FeatureBank {
         FeatureBank {
             rows: (0..self.len())

@@ -167,8 +167,11 @@ impl LiveAnalyzer {
                 if c.len() >= need {
                     let n = c.len() as f64;
                     let mean: Vec<f64> = (0..N_FEATURES).map(|j| c.iter().map(|r| r[j]).sum::<f64>() / n).collect();
-                    // Move the speaker's mean onto the model's training mean.
-                    self.shift = Some(mean.iter().zip(&self.predictor.normalizer.mean).map(|(u, m)| m - u).collect());
+                    // Move the speaker's calm mean onto the training data's calm mean (measured
+                    // best of the methods tried; docs/experiments.md). Without one, onto the
+                    // training mean.
+                    let target = self.predictor.calm_mean.as_ref().unwrap_or(&self.predictor.normalizer.mean);
+                    self.shift = Some(mean.iter().zip(target).map(|(u, m)| m - u).collect());
                     self.calibration = Calibration::Calibrated { windows: c.len() };
                     self.collecting = None;
                 } else {

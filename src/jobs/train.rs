@@ -148,7 +148,7 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
     let mut stage_no = 0.0;
     let mut last_stage = String::new();
     let out_set = outside.as_ref().filter(|_| enrich).map(LabelledSet::from);
-    let predictor = train_predictor(&LabelledSet::from(&inside), out_set.as_ref(), &cfg, &device, &mut |s, l| {
+    let mut predictor = train_predictor(&LabelledSet::from(&inside), out_set.as_ref(), &cfg, &device, &mut |s, l| {
         if s != last_stage {
             if !last_stage.is_empty() {
                 stage_no += 1.0;
@@ -163,6 +163,7 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
         !cancel.is_cancelled()
     })?;
 
+    predictor.calm_mean = inside.calm_mean();
     let mut check = None;
     let mut evaluation = evaluation;
     if plan.check {
