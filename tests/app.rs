@@ -10,6 +10,9 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, SnapshotOptions};
 use valar::app::{Dialogs, Services, Settings, Tab, ValarApp};
 
+mod common;
+use common::tiny_manifest;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -129,30 +132,6 @@ fn live_tab_moves_the_point_when_fed_a_file() {
     h.state_mut().messages.clear();
     h.run_steps(2);
     snapshot(&mut h, "live");
-}
-
-/// A tiny labelled corpus: 4 speakers × 6 synthetic utterances whose pitch and loudness follow
-/// the activation label.
-fn tiny_manifest(dir: &Path) -> PathBuf {
-    use valar::audio::synth::{self, Pulses};
-    let mut m = String::from("path,speaker,gender,emotion,activation,valence\n");
-    for spk in 0..4 {
-        for i in 0..6 {
-            let high = i % 2 == 0;
-            let pos = i % 3 == 0;
-            let f0 = if high { 220.0 + 10.0 * spk as f64 } else { 110.0 + 5.0 * spk as f64 };
-            let p = Pulses { f0_start: f0, f0_end: f0 * if high { 1.3 } else { 0.95 }, jitter: 0.01, shimmer: 0.04, amp: 1.0 };
-            let formants =
-                if pos { [(700.0, 90.0), (1220.0, 110.0), (2600.0, 160.0)] } else { [(300.0, 60.0), (2300.0, 100.0), (3000.0, 150.0)] };
-            let x = synth::vowel(16_000, 1.0, p, &formants, if high { 0.7 } else { 0.15 });
-            let name = format!("s{spk}_{i}.wav");
-            valar::audio::write_wav(&dir.join(&name), &x, 16_000).unwrap();
-            m += &format!("{name},{spk},,,{},{}\n", if high { 1 } else { -1 }, if pos { 1 } else { -1 });
-        }
-    }
-    let p = dir.join("manifest.csv");
-    std::fs::write(&p, m).unwrap();
-    p
 }
 
 #[test]

@@ -223,19 +223,6 @@ fn cross_corpus_neighbours(space: &[Vec<f64>], labels: &[[Option<bool>; 2]], cor
     out
 }
 
-/// Σ over dimensions of mean² + (std − 1)².
-fn prior_distance(codes: &[Vec<f64>]) -> f64 {
-    let n = codes.len().max(1) as f64;
-    let d = codes.first().map(|c| c.len()).unwrap_or(0);
-    (0..d)
-        .map(|j| {
-            let m = codes.iter().map(|c| c[j]).sum::<f64>() / n;
-            let s = (codes.iter().map(|c| (c[j] - m).powi(2)).sum::<f64>() / n).sqrt();
-            m * m + (s - 1.0).powi(2)
-        })
-        .sum()
-}
-
 /// A fifth of the speakers (at least one, seeded), held out for early stopping; None with
 /// fewer than five speakers.
 fn holdout_speakers(speakers: &[String], seed: u64) -> Option<Vec<bool>> {
@@ -334,7 +321,7 @@ pub fn train_predictor(
             diagnostics.final_losses = h.last().copied();
             history.extend(h);
             let codes = enc.encode(&x);
-            diagnostics.prior_distance = Some(prior_distance(&codes));
+            diagnostics.prior_distance = Some(model::distance_to_prior(&codes));
             let reps = if a.append_features { append(&codes, &x) } else { codes };
             (Some(enc), reps)
         }

@@ -253,6 +253,20 @@ fn scalar(t: Tensor<1>) -> f64 {
     t.into_scalar::<f32>() as f64
 }
 
+/// Σ over code dimensions of mean² + (std − 1)² (population statistics): 0 for codes
+/// distributed like N(0, I), the prior the discriminator enforces.
+pub fn distance_to_prior(codes: &[Vec<f64>]) -> f64 {
+    let n = codes.len().max(1) as f64;
+    let d = codes.first().map(|c| c.len()).unwrap_or(0);
+    (0..d)
+        .map(|j| {
+            let m = codes.iter().map(|c| c[j]).sum::<f64>() / n;
+            let s = (codes.iter().map(|c| (c[j] - m).powi(2)).sum::<f64>() / n).sqrt();
+            m * m + (s - 1.0).powi(2)
+        })
+        .sum()
+}
+
 /// The enrichment head M: an MLP or one linear layer.
 enum HeadNet {
     Mlp(Box<Mlp>),
@@ -419,19 +433,6 @@ mod tests {
                 (0..d).map(|j| z[j % 4] * (1.0 + j as f64 * 0.1) + 0.5 * z[(j + 1) % 4] + 0.1 * r.normal()).collect()
             })
             .collect()
-    }
-
-    /// Σ over code dimensions of mean² + (std − 1)²: 0 for codes distributed like N(0, I).
-    fn distance_to_prior(codes: &[Vec<f64>]) -> f64 {
-        let d = codes[0].len();
-        let n = codes.len() as f64;
-        (0..d)
-            .map(|j| {
-                let m = codes.iter().map(|c| c[j]).sum::<f64>() / n;
-                let s = (codes.iter().map(|c| (c[j] - m).powi(2)).sum::<f64>() / n).sqrt();
-                m * m + (s - 1.0).powi(2)
-            })
-            .sum()
     }
 
     #[test]
