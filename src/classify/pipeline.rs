@@ -202,6 +202,23 @@ fn target_agreement(targets: &NeighbourLabels, labels: &[[Option<bool>; 2]]) -> 
     [conf[0].uar(), conf[1].uar()]
 }
 
+/// Stage 1 of enrichment: a plain (unconditional) AAE on `rows`, whose code is the space the
+/// neighbours are searched in; its epochs are reported as the "embedding" stage.
+fn embedding(
+    rows: &[Vec<f64>],
+    a: &AaeConfig,
+    device: &Device,
+    on_epoch: &mut dyn FnMut(&str, &EpochLosses) -> bool,
+    history: &mut Vec<EpochLosses>,
+) -> Result<Encoder, ModelError> {
+    let plain_cfg = AaeConfig { early_stopping: false, ..a.clone() };
+    let (plain, h) = model::train_aae(&AaeData { x: rows, cond: None, enrich: None, holdout: None }, &plain_cfg, device, &mut |l| {
+        on_epoch("embedding", l)
+    })?;
+    history.extend(h);
+    Ok(plain)
+}
+
 /// Enrichment targets for pooled corpora: each row's neighbours are searched among the rows
 /// of the other corpora only, in `space`.
 fn cross_corpus_neighbours(space: &[Vec<f64>], labels: &[[Option<bool>; 2]], corpora: &[String], k: usize) -> NeighbourLabels {
@@ -270,14 +287,7 @@ pub fn train_predictor(
                     let space = match a.neighbour_space {
                         NeighbourSpace::Features => xc,
                         NeighbourSpace::Code => {
-                            let plain_cfg = AaeConfig { early_stopping: false, ..a.clone() };
-                            let (plain, h) = model::train_aae(
-                                &AaeData { x: &xc, cond: None, enrich: None, holdout: None },
-                                &plain_cfg,
-                                device,
-                                &mut |l| on_epoch("embedding", l),
-                            )?;
-                            history.extend(h);
+                            let plain = embedding(&xc, a, device, on_epoch, &mut history)?;
                             plain.encode(&xc)
                         }
                     };
@@ -299,14 +309,7 @@ pub fn train_predictor(
                             // Stage 1: a plain AAE on in-context ∪ out-of-context embeds both sets.
                             let mut pooled = x.clone();
                             pooled.extend(xo.iter().cloned());
-                            let plain_cfg = AaeConfig { early_stopping: false, ..a.clone() };
-                            let (plain, h) = model::train_aae(
-                                &AaeData { x: &pooled, cond: None, enrich: None, holdout: None },
-                                &plain_cfg,
-                                device,
-                                &mut |l| on_epoch("embedding", l),
-                            )?;
-                            history.extend(h);
+                            let plain = embedding(&pooled, a, device, on_epoch, &mut history)?;
                             model::neighbour_labels(&plain.encode(&x), &plain.encode(&xo), out.labels, a.neighbours)
                         }
                     };

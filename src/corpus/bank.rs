@@ -33,12 +33,7 @@ fn label_cell(v: Option<bool>) -> &'static str {
 impl FeatureBank {
     /// Mean functionals of the bank's calm (neutral) rows, if it has any.
     pub fn calm_mean(&self) -> Option<Vec<f64>> {
-        let calm: Vec<&BankRow> = self.rows.iter().filter(|r| crate::classify::calibration::is_calm(&r.emotion)).collect();
-        if calm.is_empty() {
-            return None;
-        }
-        let n = calm.len() as f64;
-        Some((0..N_FEATURES).map(|j| calm.iter().map(|r| r.features[j]).sum::<f64>() / n).collect())
+        super::calm_mean(self.rows.iter().map(|r| (r.features.as_slice(), r.emotion.as_str())))
     }
 
     /// Builds a bank from a corpus and its features (samples whose extraction failed are left out).

@@ -252,13 +252,7 @@ impl LabelledData {
     /// The rows as a feature bank.
     /// Mean functionals of the calm (neutral) samples, if there are any.
     pub fn calm_mean(&self) -> Option<Vec<f64>> {
-        let calm: Vec<&Vec<f64>> =
-            self.rows.iter().zip(&self.emotions).filter(|(_, e)| crate::classify::calibration::is_calm(e)).map(|(r, _)| r).collect();
-        if calm.is_empty() {
-            return None;
-        }
-        let n = calm.len() as f64;
-        Some((0..self.rows[0].len()).map(|j| calm.iter().map(|r| r[j]).sum::<f64>() / n).collect())
+        calm_mean(self.rows.iter().map(|r| r.as_slice()).zip(self.emotions.iter().map(|e| e.as_str())))
     }
 
     pub fn to_bank(&self) -> FeatureBank {
@@ -320,4 +314,12 @@ pub fn load_labelled(path: &Path, cache: &mut FeatureCache, progress: &(dyn Fn(u
         return Err(CorpusError::Empty { path: path.to_path_buf() });
     }
     Ok(d)
+}
+
+/// Mean of the rows whose emotion is a calm reference (neutral, calm, lowest arousal), if any.
+pub(crate) fn calm_mean<'a>(rows: impl Iterator<Item = (&'a [f64], &'a str)>) -> Option<Vec<f64>> {
+    let calm: Vec<&[f64]> = rows.filter(|(_, e)| crate::classify::calibration::is_calm(e)).map(|(r, _)| r).collect();
+    let n = calm.len() as f64;
+    let d = calm.first()?.len();
+    Some((0..d).map(|j| calm.iter().map(|r| r[j]).sum::<f64>() / n).collect())
 }
