@@ -210,3 +210,31 @@ fn an_unknown_condition_is_an_error_listing_the_valid_ones() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown condition 'enrichd' (valid: baseline, baselinefs, aae, enriched, oracle)"), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_stops_valar_live_cleanly_and_finishes_the_recording() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("take");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_valar"))
+        .args(["live", "--file", "assets/demo-calm.wav", "--json", "--record"])
+        .arg(&base)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The 6.1 s clip plays in real time: interrupt it after about 2.5 s.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("session saved to"), "{stderr}");
+    let (rec, _) = valar::audio::decode_file(&base.with_extension("wav")).expect("a complete WAV");
+    let secs = rec.samples.len() as f64 / 16_000.0;
+    assert!((1.5..5.5).contains(&secs), "recorded {secs} s of a 6.1 s clip stopped after 2.5 s");
+    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!((1..11).contains(&lines), "{lines} estimates before the stop");
+    assert!(!tmp.path().join("take.wav.part").exists());
+}
