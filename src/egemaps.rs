@@ -1,7 +1,7 @@
 //! eGeMAPSv02 for valar: the [`valar_egemaps`] crate (samples and a rate in, functionals and
 //! LLDs out), plus extraction straight from an audio file, decoded and resampled block by block.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use valar_egemaps::*;
 
@@ -14,6 +14,34 @@ pub enum FileError {
     Extract(#[from] ExtractError),
     #[error(transparent)]
     Audio(#[from] AudioError),
+    #[error("{path}: {count} samples are not numbers (NaN or infinite), the first at {first_s:.3} s: refused")]
+    NonFinite { path: PathBuf, count: usize, first_s: f64 },
+}
+
+/// Counts non-finite samples as blocks stream past, so a file holding NaN or infinities is
+/// refused with where they are, not analysed into garbage.
+#[derive(Debug, Default)]
+pub struct FiniteGuard {
+    seen: usize,
+    count: usize,
+    first: Option<usize>,
+}
+
+impl FiniteGuard {
+    pub fn scan(&mut self, block: &[f32]) {
+        for (i, v) in block.iter().enumerate() {
+            if !v.is_finite() {
+                self.count += 1;
+                self.first.get_or_insert(self.seen + i);
+            }
+        }
+        self.seen += block.len();
+    }
+
+    /// The error to give, if any sample was not finite (`rate`: the samples' rate).
+    pub fn error(&self, path: &Path, rate: u32) -> Option<FileError> {
+        self.first.map(|f| FileError::NonFinite { path: path.to_path_buf(), count: self.count, first_s: f as f64 / rate.max(1) as f64 })
+    }
 }
 
 /// Which rate a file is analysed at.
@@ -30,7 +58,11 @@ pub fn extract_file(path: &Path, rate: Rate, with_lld: bool) -> Result<Analysis,
     let mut state: Option<(Session, audio::StreamResampler)> = None;
     let mut failure: Option<FileError> = None;
     let mut buf = Vec::new();
+    let mut guard = FiniteGuard::default();
+    let mut native_rate = 0;
     audio::stream_file(path, 1 << 15, |block, fs| {
+        guard.scan(block);
+        native_rate = fs;
         if state.is_none() {
             let target = match rate {
                 Rate::Native => fs,
@@ -55,6 +87,9 @@ pub fn extract_file(path: &Path, rate: Rate, with_lld: bool) -> Result<Analysis,
         session.push(&buf);
         true
     })?;
+    if let Some(e) = guard.error(path, native_rate) {
+        return Err(e);
+    }
     if let Some(e) = failure {
         return Err(e);
     }

@@ -152,3 +152,53 @@ fn adapt_standardises_by_the_batch_and_refuses_small_batches() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("not adapted: batch adaptation needs at least 20 analysable files (this batch has 5)"), "{err}");
 }
+
+#[test]
+fn silence_gets_no_labels_but_a_no_speech_reason() {
+    let d = tempfile::tempdir().unwrap();
+    valar::audio::write_wav(&d.path().join("silence.wav"), &vec![0.0f32; 32_000], 16_000).unwrap();
+    std::fs::copy(root().join("assets/demo-excited.wav"), d.path().join("speech.wav")).unwrap();
+    let csv = d.path().join("labels.csv");
+    let o = valar(&["label", "-o"], &[&csv, d.path()]);
+    assert!(o.status.success(), "no speech is an answer, not a failure: {}", String::from_utf8_lossy(&o.stderr));
+    let r = rows(&csv);
+    let silence = r.iter().find(|x| x[0] == "silence.wav").unwrap();
+    // file, duration_s, activation, activation_score, valence, valence_score, voiced_ratio, error
+    assert_eq!(silence[1], "2.000");
+    assert!(silence[2..7].iter().all(|v| v.is_empty()), "{silence:?}");
+    assert_eq!(silence[7], "no speech");
+    let speech = r.iter().find(|x| x[0] == "speech.wav").unwrap();
+    assert!(["high", "low"].contains(&speech[2].as_str()), "{speech:?}");
+    // Segments: each silent window says so too.
+    let seg = d.path().join("segments.csv");
+    assert!(valar(&["label", "--segment", "1", "-o"], &[&seg, &d.path().join("silence.wav")]).status.success());
+    let r = rows(&seg);
+    assert_eq!(r.len(), 2);
+    assert!(r.iter().all(|x| x[4].is_empty() && x[9] == "no speech"), "{r:?}");
+}
+
+#[test]
+fn non_finite_samples_are_refused_with_how_many_and_where() {
+    // 2 s of a float WAV with NaN at 0.5 s and ±Inf at 1.0 s.
+    let d = tempfile::tempdir().unwrap();
+    let n = 32_000usize;
+    let mut x: Vec<f32> = (0..n).map(|i| 0.1 * (2.0 * std::f32::consts::PI * 220.0 * i as f32 / 16_000.0).sin()).collect();
+    x[8_000] = f32::NAN;
+    x[16_000] = f32::INFINITY;
+    x[16_001] = f32::NEG_INFINITY;
+    let spec = hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let path = d.path().join("nan.wav");
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for v in x {
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+    let csv = d.path().join("labels.csv");
+    let o = valar(&["label", "-o"], &[&csv, &path]);
+    assert!(!o.status.success());
+    let r = rows(&csv);
+    assert!(r[0][7].ends_with("nan.wav: 3 samples are not numbers (NaN or infinite), the first at 0.500 s: refused"), "{:?}", r[0]);
+    let out = d.path().join("features.csv");
+    let o = valar(&["extract", "-o"], &[&out, &path]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("3 samples are not numbers"), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -167,7 +167,7 @@ impl FilesTab {
         let mut finished = false;
         if let Some(j) = &mut self.job {
             for (i, row) in j.rx.try_iter() {
-                if let Some(e) = &row.error {
+                if let Some(e) = row.error.as_ref().filter(|_| !row.no_speech) {
                     notes.push(Message::Error(e.clone()));
                 }
                 if let Some(r) = self.rows.get_mut(i) {

@@ -8,8 +8,17 @@ use super::pipeline::{Prediction, Predictor};
 use crate::audio::{self, CANONICAL_RATE, StreamResampler};
 use crate::egemaps::{self, Extractor, N_FEATURES, Rate};
 
-/// Minimum share of voiced frames for audio to count as speech (the live speech gate).
+/// Minimum share of voiced frames for audio to count as speech.
 pub const SPEECH_VOICED_RATIO: f64 = 0.15;
+
+/// The reason a row without speech carries instead of labels.
+pub const NO_SPEECH: &str = "no speech";
+
+/// Whether audio with this share of voiced frames is speech: the one definition `valar label`,
+/// the Files tab, every export and the live analysis share. Only speech is classified.
+pub fn is_speech(voiced_ratio: f64) -> bool {
+    voiced_ratio >= SPEECH_VOICED_RATIO
+}
 
 /// One output row.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,11 +32,34 @@ pub struct LabelRow {
     pub error: Option<String>,
     /// The functionals the prediction was made from (for batch adaptation).
     pub functionals: Option<Box<[f64; N_FEATURES]>>,
+    /// The audio holds no speech ([`is_speech`]): no labels, `error` is [`NO_SPEECH`], and
+    /// it is not a failure.
+    pub no_speech: bool,
 }
 
 impl LabelRow {
     fn failed(error: String) -> Self {
-        Self { window: None, duration_s: 0.0, prediction: None, voiced_ratio: 0.0, error: Some(error), functionals: None }
+        Self { window: None, duration_s: 0.0, prediction: None, voiced_ratio: 0.0, error: Some(error), functionals: None, no_speech: false }
+    }
+
+    /// A row for analysable audio: labelled if it is speech, [`NO_SPEECH`] otherwise.
+    fn judged(
+        window: Option<(f64, f64)>,
+        duration_s: f64,
+        functionals: &[f64; N_FEATURES],
+        voiced_ratio: f64,
+        predictor: &Predictor,
+    ) -> Self {
+        let speech = is_speech(voiced_ratio);
+        Self {
+            window,
+            duration_s,
+            prediction: speech.then(|| predictor.predict(&[functionals.to_vec()])[0]),
+            voiced_ratio,
+            error: (!speech).then(|| NO_SPEECH.to_string()),
+            functionals: speech.then(|| Box::new(*functionals)),
+            no_speech: !speech,
+        }
     }
 }
 
@@ -37,15 +69,7 @@ pub fn label_file(path: &Path, predictor: &Predictor, segment_s: Option<f64>) ->
     match segment_s {
         None => match egemaps::extract_file(path, Rate::Canonical, false) {
             Ok(an) if an.functionals.is_valid() => {
-                let p = predictor.predict(&[an.functionals.0.to_vec()]);
-                vec![LabelRow {
-                    window: None,
-                    duration_s: an.duration_s,
-                    prediction: p.first().copied(),
-                    voiced_ratio: an.voiced_ratio,
-                    error: None,
-                    functionals: Some(Box::new(an.functionals.0)),
-                }]
+                vec![LabelRow::judged(None, an.duration_s, &an.functionals.0, an.voiced_ratio, predictor)]
             }
             Ok(an) => vec![LabelRow {
                 window: None,
@@ -54,6 +78,7 @@ pub fn label_file(path: &Path, predictor: &Predictor, segment_s: Option<f64>) ->
                 voiced_ratio: 0.0,
                 error: Some(format!("{}: too short to analyse (needs at least 60 ms)", path.display())),
                 functionals: None,
+                no_speech: false,
             }],
             Err(e) => vec![LabelRow::failed(e.to_string())],
         },
@@ -77,13 +102,15 @@ fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<Labe
         let an = extractor.analyze(samples, false);
         let (a, b) = (start as f64 / CANONICAL_RATE as f64, (start + samples.len()) as f64 / CANONICAL_RATE as f64);
         let valid = an.functionals.is_valid();
-        rows.push(LabelRow {
-            window: Some((a, b)),
-            duration_s: b - a,
-            prediction: valid.then(|| predictor.predict(&[an.functionals.0.to_vec()])[0]),
-            voiced_ratio: an.voiced_ratio,
-            error: (!valid).then(|| "window too short to analyse".to_string()),
-            functionals: valid.then(|| Box::new(an.functionals.0)),
+        rows.push(if valid {
+            LabelRow::judged(Some((a, b)), b - a, &an.functionals.0, an.voiced_ratio, predictor)
+        } else {
+            LabelRow {
+                window: Some((a, b)),
+                duration_s: b - a,
+                voiced_ratio: an.voiced_ratio,
+                ..LabelRow::failed("window too short to analyse".into())
+            }
         });
     };
     let feed = |x: &[f32], pending: &mut Vec<f32>, start: &mut usize, rows: &mut Vec<LabelRow>| {
@@ -99,7 +126,11 @@ fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<Labe
             }
         }
     };
+    let mut guard = egemaps::FiniteGuard::default();
+    let mut rate = 0;
     let result = audio::stream_file(path, 1 << 15, |block, fs| {
+        guard.scan(block);
+        rate = fs;
         let r = match rs.as_mut() {
             Some(r) => r,
             None => match StreamResampler::new(fs, CANONICAL_RATE) {
@@ -119,6 +150,9 @@ fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<Labe
         true
     });
     if let Err(e) = result {
+        return vec![LabelRow::failed(e.to_string())];
+    }
+    if let Some(e) = guard.error(path, rate) {
         return vec![LabelRow::failed(e.to_string())];
     }
     if let Some(e) = err {

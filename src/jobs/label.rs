@@ -92,7 +92,7 @@ pub fn label_files(
             .map(|(index, f)| {
                 cancel.check()?;
                 let rows = label_file(f, predictor, segment);
-                let error = rows.iter().find_map(|r| r.error.clone());
+                let error = rows.iter().filter(|r| !r.no_speech).find_map(|r| r.error.clone());
                 sink.event(Event::Labelled { index, rows: rows.clone() });
                 let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 sink.event(Event::FileDone { index, done, total, path: f.clone(), error });
@@ -150,7 +150,8 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
             )));
         }
     }
-    let failed = results.iter().filter(|rows| rows.iter().any(|r| r.prediction.is_none())).count();
+    // Audio without speech is an answer ("no speech"), not a failure.
+    let failed = results.iter().filter(|rows| rows.iter().any(|r| r.prediction.is_none() && !r.no_speech)).count();
     let audio_s: f64 = results.iter().flat_map(|r| r.iter().map(|x| x.duration_s)).sum();
     for (name, rows) in names.iter().zip(&results) {
         kept.insert(name.clone(), rows.iter().map(|r| csv_line(name, r, segmented)).collect());

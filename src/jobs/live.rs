@@ -15,7 +15,7 @@ use crossbeam_channel::Receiver;
 
 use super::{CancelToken, Event, JobError, Sink};
 use crate::audio::{AudioError, CANONICAL_RATE, LiveEvent, LiveInput};
-use crate::classify::label::{SPEECH_VOICED_RATIO, activation_word, valence_word};
+use crate::classify::label::{activation_word, is_speech, valence_word};
 use crate::classify::pipeline::{Prediction, Predictor};
 use crate::egemaps::{ExtractError, N_FEATURES, StreamingExtractor};
 
@@ -159,7 +159,7 @@ impl LiveAnalyzer {
         let frame_tail = (0.05 * CANONICAL_RATE as f64) as usize;
         let mut out = Vec::new();
         for w in self.extractor.push(samples) {
-            let speech = w.voiced_ratio >= SPEECH_VOICED_RATIO && w.functionals.is_valid();
+            let speech = is_speech(w.voiced_ratio) && w.functionals.is_valid();
             let mut raw = w.functionals.0;
             if speech && let Some(c) = self.collecting.as_mut() {
                 c.push(raw);
