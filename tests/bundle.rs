@@ -134,3 +134,22 @@ fn the_bundled_model_knows_where_calm_speech_lies() {
     // Calm speech is quieter than the training data as a whole (which is mostly aroused).
     assert!(calm[loud] < b.predictor.normalizer.mean[loud], "calm {} vs all {}", calm[loud], b.predictor.normalizer.mean[loud]);
 }
+
+#[test]
+fn an_svm_whose_width_does_not_match_its_selection_is_refused_on_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("m");
+    copy_dir(&bundled(), &dir);
+    let path = dir.join("model.json");
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let selected = v["activation"]["selected"].as_array_mut().unwrap();
+    let n = selected.len();
+    selected.pop();
+    std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    match Bundle::load(&dir, &device()) {
+        Err(BundleError::Mismatch { detail, .. }) => {
+            assert_eq!(detail, format!("activation SVM takes {n} inputs but {} dimensions are selected", n - 1))
+        }
+        other => panic!("expected a mismatch, got {:?}", other.map(|_| ())),
+    }
+}

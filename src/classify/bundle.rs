@@ -237,6 +237,11 @@ impl Bundle {
             if t.selected.is_empty() || t.selected.iter().any(|&c| c >= rep_dims) {
                 return Err(mismatch(format!("{name} classifier selects dimensions outside 0..{rep_dims}")));
             }
+            if let Some(w) = t.svm.input_dims()
+                && w != t.selected.len()
+            {
+                return Err(mismatch(format!("{name} SVM takes {w} inputs but {} dimensions are selected", t.selected.len())));
+            }
         }
         Ok(Self {
             predictor: Predictor {

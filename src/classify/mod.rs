@@ -24,6 +24,8 @@ pub enum ClassifyError {
     Empty,
     #[error("SVM training failed: {0}")]
     Svm(String),
+    #[error("nothing to choose from: the SVM cost grid (C) is empty")]
+    EmptyGrid,
 }
 
 /// Which SVM kernel family to tune.
@@ -131,6 +133,9 @@ fn params_for(grid: &Grid, c: f64, gamma_scale: f64, k: usize) -> SvmParams {
 pub fn train_task(rows: &[Vec<f64>], labels: &[bool], speakers: &[String], grid: &Grid) -> Result<TaskModel, ClassifyError> {
     if rows.is_empty() {
         return Err(ClassifyError::Empty);
+    }
+    if grid.cs.is_empty() || (grid.kernel == KernelFamily::Rbf && grid.gamma_scales.is_empty()) {
+        return Err(ClassifyError::EmptyGrid);
     }
     let d = rows[0].len();
     let ks = if grid.select { k_candidates(d) } else { vec![d] };

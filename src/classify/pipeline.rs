@@ -389,6 +389,15 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_cost_grid_is_an_error_not_a_panic() {
+        let rows: Vec<Vec<f64>> = (0..8).map(|i| vec![i as f64, (i % 2) as f64]).collect();
+        let labels: Vec<bool> = (0..8).map(|i| i % 2 == 0).collect();
+        let speakers: Vec<String> = (0..8).map(|i| format!("s{}", i % 4)).collect();
+        let grid = Grid { cs: Vec::new(), ..Grid::default() };
+        assert!(matches!(super::super::train_task(&rows, &labels, &speakers, &grid), Err(ClassifyError::EmptyGrid)));
+    }
+
+    #[test]
     fn holdout_takes_a_fifth_of_the_speakers_whole() {
         let speakers: Vec<String> = (0..40).map(|i| format!("s{}", i % 10)).collect();
         let h = holdout_speakers(&speakers, 3).unwrap();

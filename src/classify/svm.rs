@@ -84,6 +84,18 @@ impl Svm {
         Ok(Svm::Trained { params, model: Box::new(model), platt })
     }
 
+    /// How many inputs the classifier takes (None for a constant one), read from its
+    /// separating surface: a linear weight vector or the support vectors.
+    pub fn input_dims(&self) -> Option<usize> {
+        let Svm::Trained { model, .. } = self else { return None };
+        let v = serde_json::to_value(model).ok()?;
+        let plane = v.get("sep_hyperplane")?;
+        if let Some(w) = plane.get("Linear") {
+            return w.get("data").and_then(|d| d.as_array()).map(|a| a.len()).or_else(|| w.as_array().map(|a| a.len()));
+        }
+        plane.get("WeightedCombination")?.get("dim")?.as_array()?.get(1)?.as_u64().map(|d| d as usize)
+    }
+
     /// Signed distance to the separating surface (> 0 means positive).
     pub fn decision(&self, row: &[f64]) -> f64 {
         match self {
