@@ -372,11 +372,6 @@ impl ValarApp {
             self.with_views(&ctx, Some(tab), |v, cx| v.ui(ui, cx));
         });
     }
-
-    /// Whether any tab's worker is running.
-    pub fn is_busy(&self) -> bool {
-        self.live.is_running() || self.files.is_running() || self.train.is_running()
-    }
 }
 
 /// egui's default proportional font (Ubuntu Light) lacks arrows and geometric shapes (▶ ■ ●

@@ -170,21 +170,10 @@ fn arms(cfg: &ExperimentConfig, n_ooc: usize, seed: u64) -> Vec<Arm> {
     }
     for &d in &cfg.dims {
         let a = AaeConfig { dims: d, seed, ..cfg.aae.clone() };
-        if want(Condition::Aae) {
-            out.push(Arm {
-                condition: Condition::Aae,
-                out_of_context: None,
-                representation: Condition::Aae.representation(&a),
-                select: true,
-            });
-        }
-        if want(Condition::Oracle) {
-            out.push(Arm {
-                condition: Condition::Oracle,
-                out_of_context: None,
-                representation: Condition::Oracle.representation(&a),
-                select: true,
-            });
+        for c in [Condition::Aae, Condition::Oracle] {
+            if want(c) {
+                out.push(Arm { condition: c, out_of_context: None, representation: c.representation(&a), select: true });
+            }
         }
         if want(Condition::Enriched) {
             for o in 0..n_ooc {

@@ -363,12 +363,7 @@ pub struct CalibrationArgs {
 }
 
 pub fn calibration(a: CalibrationArgs) -> anyhow::Result<ExitCode> {
-    let aae = a.method.aae(a.dims, 0);
-    let representation = match a.recipe {
-        Recipe::Features => crate::classify::pipeline::Representation::Features,
-        Recipe::Aae => crate::classify::pipeline::Representation::Aae(aae),
-        Recipe::Enriched => crate::classify::pipeline::Representation::Enriched(aae),
-    };
+    let representation = a.recipe.condition().representation(&a.method.aae(a.dims, 0));
     let plan = crate::jobs::calibration::CalibrationPlan {
         corpora: a.corpora,
         across: a.across,

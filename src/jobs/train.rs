@@ -7,7 +7,7 @@ use super::{CancelToken, Event, JobError, Sink, counts, load_pool};
 use crate::classify::Grid;
 use crate::classify::bundle::{Bundle, Metadata};
 use crate::classify::experiment::{Condition, ExperimentConfig, OutOfContext, run_experiment};
-use crate::classify::pipeline::{LabelledSet, PipelineConfig, Representation, TASKS, train_predictor};
+use crate::classify::pipeline::{LabelledSet, PipelineConfig, TASKS, train_predictor};
 use crate::corpus::FeatureCache;
 use crate::model::{AaeConfig, DeviceChoice, select_device};
 
@@ -136,11 +136,7 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
 
     let (device, device_name) = select_device(plan.device);
     sink.event(Event::Notice(format!("training on {} samples ({device_name})", inside.len())));
-    let representation = match plan.recipe {
-        Recipe::Features => Representation::Features,
-        Recipe::Aae => Representation::Aae(plan.aae.clone()),
-        Recipe::Enriched => Representation::Enriched(plan.aae.clone()),
-    };
+    let representation = plan.recipe.condition().representation(&plan.aae);
     let cfg = PipelineConfig { representation: representation.clone(), grid: plan.grid.clone() };
     let epochs = plan.aae.epochs.max(1);
     let stages = if enrich { 2.0 } else { 1.0 };
