@@ -187,3 +187,4 @@ impl Analyzer {
         }
     }
 }
+

@@ -73,13 +73,16 @@ pub(crate) struct FramedFft {
     input: Vec<f64>,
     scratch: Vec<Complex<f64>>,
     spectrum: Vec<Complex<f64>>,
+    /// Mean power of the last windowed frame, taken before the FFT (which uses its input
+    /// buffer as scratch space and leaves it scrambled).
+    mean_square: f64,
 }
 
 impl FramedFft {
     pub fn new(window: Vec<f64>, nfft: usize) -> Self {
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);
         let pad = (nfft - window.len()) / 2;
-        Self { input: fft.make_input_vec(), scratch: fft.make_scratch_vec(), spectrum: fft.make_output_vec(), window, pad, fft }
+        Self { input: fft.make_input_vec(), scratch: fft.make_scratch_vec(), spectrum: fft.make_output_vec(), window, pad, fft, mean_square: 0.0 }
     }
 
     /// Transforms `frame` (exactly the window's length) into `self.spectrum`.
@@ -88,6 +91,8 @@ impl FramedFft {
         for (i, (&x, &w)) in frame.iter().zip(&self.window).enumerate() {
             self.input[self.pad + i] = x as f64 * w;
         }
+        let len = self.window.len();
+        self.mean_square = self.input[self.pad..self.pad + len].iter().map(|v| v * v).sum::<f64>() / len as f64;
         // The plan sizes match by construction, so this cannot fail.
         let _ = self.fft.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
     }
@@ -99,8 +104,7 @@ impl FramedFft {
 
     /// Sum of squares of the windowed frame, divided by its length (mean power).
     pub fn windowed_mean_square(&self) -> f64 {
-        let len = self.window.len();
-        self.input[self.pad..self.pad + len].iter().map(|v| v * v).sum::<f64>() / len as f64
+        self.mean_square
     }
 }
 
@@ -146,6 +150,23 @@ mod tests {
         assert_eq!(Geometry::new(16_000).frames(959, 960), 0);
         assert_eq!(Geometry::new(16_000).frames(960, 960), 1);
         assert_eq!(Geometry::new(16_000).frames(1600, 320), 9);
+    }
+
+    /// The gate energy must come from the windowed frame itself: the FFT scrambles its input
+    /// buffer, which at 44.1 kHz (4096 points) once gave a 30× too large energy and kept F0
+    /// in frames openSMILE gates to unvoiced.
+    #[test]
+    fn windowed_energy_is_taken_before_the_fft() {
+        for rate in [8_000u32, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000] {
+            let g = Geometry::new(rate);
+            let w = gaussian(g.l60, 0.4);
+            let frame: Vec<f32> = (0..g.l60).map(|n| (0.013 * n as f32).sin() * 0.01).collect();
+            let want = frame.iter().zip(&w).map(|(&x, &w)| (x as f64 * w).powi(2)).sum::<f64>() / g.l60 as f64;
+            let mut fft = FramedFft::new(w, g.nfft60);
+            fft.run(&frame);
+            let got = fft.windowed_mean_square();
+            assert!((got - want).abs() <= 1e-12 * want, "{rate} Hz: {got} vs {want}");
+        }
     }
 
     #[test]
