@@ -15,7 +15,7 @@ pkgs=(pkg-config libasound2-dev build-essential curl ca-certificates
       libvulkan1 mesa-vulkan-drivers libegl1 libgl1 libgl1-mesa-dri
       libx11-6 libxcursor1 libxi6 libxrandr2 libxkbcommon0 libxkbcommon-x11-0 libwayland-client0 libwayland-cursor0 libwayland-egl1)
 if [ "$what" = test ]; then
-  pkgs+=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils xvfb)
+  pkgs+=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils xvfb sox)
   command -v python3 >/dev/null 2>&1 || pkgs+=(python3 python3-pip)
 fi
 missing=()

@@ -4,6 +4,11 @@
 //!     `../shared/tools/egemaps_ref.py` (the pinned `opensmile` package) in this test.
 //! (b) 200 real utterances, 50 from each corpus in `../shared/corpora`, against the
 //!     corpora's own `egemaps_opensmile.csv` (openSMILE's output for every file there).
+//! (c) The same 200 utterances resampled with sox to 22.05, 24, 32, 44.1 and 48 kHz (and a
+//!     quarter of them as two-channel files), against openSMILE run at each file's own rate:
+//!     functionals and the 25 LLDs frame by frame. The audio and references are generated on the
+//!     first run and cached outside the repository (`$VALAR_PARITY_CACHE`, else the system's
+//!     temporary folder).
 //! Tolerances are egemaps-spec §9.4's (`valar::egemaps::parity::tolerance`). Every one of the 88
 //! functionals must agree on every synthetic file, and on ≥ 99 % of the real utterances with
 //! Pearson r ≥ 0.999 — the 20 formant-dependent ones included, which are chaotic (spec §8.2)
@@ -14,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use valar::audio::synth::{self, Pulses};
-use valar::egemaps::parity::{compare, tolerance};
-use valar::egemaps::{self, FEATURE_NAMES, N_FEATURES, Rate};
+use valar::egemaps::parity::{compare, compare_lld, tolerance};
+use valar::egemaps::{self, FEATURE_NAMES, LLD_NAMES, N_FEATURES, N_LLD, Rate};
 
 /// The workplace's shared folder: `$VALAR_SHARED_DIR`, else `shared/` beside the checkout
 /// (`../shared`), else one inside it.
@@ -167,4 +172,170 @@ fn two_hundred_real_utterances_match_opensmile() {
         assert!(f.pearson_r >= 0.999, "{}: Pearson r {:.6} < 0.999\n{report}", f.name, f.pearson_r);
         assert!(f.within_tolerance >= 0.99, "{}: only {:.1} % within tolerance\n{report}", f.name, 100.0 * f.within_tolerance);
     }
+}
+
+/// Rates people's recordings come at, besides the 8 and 16 kHz the corpora cover.
+const NATIVE_RATES: [u32; 5] = [22_050, 24_000, 32_000, 44_100, 48_000];
+/// Utterances per rate whose LLDs are compared frame by frame (openSMILE's LLD pass doubles its
+/// cost), and every how many-th utterance is also tested as a two-channel file.
+const LLD_FILES: usize = 40;
+const STEREO_EVERY: usize = 4;
+
+fn parity_cache() -> PathBuf {
+    std::env::var_os("VALAR_PARITY_CACHE").map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("valar-parity-v1"))
+}
+
+/// One rate's test set: `mono/NAME.wav` for all 200 utterances, `stereo/NAME.wav` (both channels
+/// the utterance) for every STEREO_EVERY-th, `lld/NAME.wav` for the first LLD_FILES; openSMILE's
+/// `ref.csv` over mono and stereo and `lld.csv` over lld/. Built once, then reused.
+fn resampled_set(rate: u32, sample: &[(PathBuf, String, [f64; N_FEATURES])]) -> PathBuf {
+    let dir = parity_cache().join(rate.to_string());
+    let stamp = dir.join("complete");
+    if stamp.is_file() {
+        return dir;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    for sub in ["func/mono", "func/stereo", "lld"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let sox = |src: &Path, dst: &Path| {
+        let st = Command::new("sox")
+            .arg("-V1")
+            .arg(src)
+            .args(["-b", "16", "-r", &rate.to_string()])
+            .arg(dst)
+            .status()
+            .expect("sox is needed to resample the parity set (scripts/setup.sh installs it)");
+        assert!(st.success(), "sox failed on {}", src.display());
+    };
+    for (k, (path, name, _)) in sample.iter().enumerate() {
+        let file = format!("{}.wav", name.replace(['/', '\\'], "_").trim_end_matches(".flac"));
+        sox(path, &dir.join("func/mono").join(&file));
+        if k % STEREO_EVERY == 0 {
+            // Both channels the mono file's samples (sox would dither them anew).
+            let mono = dir.join("func/mono").join(&file);
+            let mut r = hound::WavReader::open(&mono).unwrap();
+            let spec = hound::WavSpec { channels: 2, ..r.spec() };
+            let mut w = hound::WavWriter::create(dir.join("func/stereo").join(&file), spec).unwrap();
+            for v in r.samples::<i16>() {
+                let v = v.unwrap();
+                w.write_sample(v).unwrap();
+                w.write_sample(v).unwrap();
+            }
+            w.finalize().unwrap();
+        }
+        if k % (sample.len() / LLD_FILES) == 0 {
+            std::fs::copy(dir.join("func/mono").join(&file), dir.join("lld").join(&file)).unwrap();
+        }
+    }
+    let script = shared().join("tools/egemaps_ref.py");
+    let func = Command::new("python3").arg(&script).arg(dir.join("func")).arg(dir.join("ref.csv")).spawn();
+    let lld = Command::new("python3")
+        .arg(&script)
+        .arg(dir.join("lld"))
+        .arg(dir.join("lld-func.csv"))
+        .arg("--lld")
+        .arg(dir.join("lld.csv"))
+        .spawn();
+    for child in [func, lld] {
+        let st = child.expect("python3 is needed for the openSMILE reference").wait().unwrap();
+        assert!(st.success(), "egemaps_ref.py failed at {rate} Hz");
+    }
+    std::fs::write(&stamp, "").unwrap();
+    dir
+}
+
+/// openSMILE's LLD CSV as rows per file.
+fn read_lld_csv(path: &Path) -> HashMap<String, Vec<[f64; N_LLD]>> {
+    let mut rdr = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let h = rdr.headers().unwrap().clone();
+    let file = h.iter().position(|c| c == "file").unwrap();
+    let cols: Vec<usize> = LLD_NAMES.iter().map(|n| h.iter().position(|c| c == *n).unwrap()).collect();
+    let mut out: HashMap<String, Vec<[f64; N_LLD]>> = HashMap::new();
+    for r in rdr.records() {
+        let r = r.unwrap();
+        let mut v = [f64::NAN; N_LLD];
+        for (i, &c) in cols.iter().enumerate() {
+            v[i] = r.get(c).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        }
+        out.entry(r.get(file).unwrap().to_string()).or_default().push(v);
+    }
+    out
+}
+
+#[test]
+fn native_rates_match_opensmile_on_real_speech() {
+    use rayon::prelude::*;
+    let sample = corpus_sample();
+    // The rates' sets are built in parallel (sox and openSMILE are single-threaded).
+    let dirs: Vec<PathBuf> = NATIVE_RATES.par_iter().map(|&rate| resampled_set(rate, &sample)).collect();
+    let mut report = String::new();
+    let mut failures = Vec::new();
+    for (&rate, dir) in NATIVE_RATES.iter().zip(&dirs) {
+        let reference = read_csv(&dir.join("ref.csv"));
+        let mut names: Vec<&String> = reference.keys().collect();
+        names.sort();
+        let ours: Vec<(String, egemaps::Functionals)> = names
+            .par_iter()
+            .map(|rel| {
+                let an = egemaps::extract_file(&dir.join("func").join(rel), Rate::Native, false).unwrap_or_else(|e| panic!("{rel}: {e}"));
+                assert_eq!(an.sample_rate, rate, "{rel} is analysed at its own rate");
+                (rel.to_string(), an.functionals)
+            })
+            .collect();
+        let ours: HashMap<String, egemaps::Functionals> = ours.into_iter().collect();
+        let mono: Vec<_> = names.iter().filter(|n| n.starts_with("mono/")).map(|n| (ours[n.as_str()].0, reference[n.as_str()])).collect();
+        assert_eq!(mono.len(), 200, "{rate} Hz: one-channel files with a reference");
+        for f in compare(&mono) {
+            report += &format!("{rate} {:50} within {:6.1} %  r {:.6}\n", f.name, 100.0 * f.within_tolerance, f.pearson_r);
+            if f.within_tolerance < 0.99 || f.pearson_r < 0.999 {
+                failures.push(format!("{rate} Hz {}: {:.1} % within tolerance, r {:.6}", f.name, 100.0 * f.within_tolerance, f.pearson_r));
+            }
+        }
+        // Two channels holding the same utterance: valar (which averages channels) and openSMILE
+        // must both give exactly that utterance's one-channel numbers, so the two-channel files
+        // agree exactly as the one-channel ones do.
+        let stereo: Vec<&&String> = names.iter().filter(|n| n.starts_with("stereo/")).collect();
+        assert_eq!(stereo.len(), 200 / STEREO_EVERY, "{rate} Hz: two-channel files with a reference");
+        for n in stereo {
+            let mono = format!("mono/{}", &n["stereo/".len()..]);
+            if ours[n.as_str()].0.map(f64::to_bits) != ours[&mono].0.map(f64::to_bits) {
+                failures.push(format!("{rate} Hz {n}: valar's two-channel numbers differ from its one-channel ones"));
+            }
+            if reference[n.as_str()].map(f64::to_bits) != reference[&mono].map(f64::to_bits) {
+                failures.push(format!("{rate} Hz {n}: openSMILE's two-channel numbers differ from its one-channel ones"));
+            }
+        }
+        let lld_ref = read_lld_csv(&dir.join("lld.csv"));
+        let mut lld_names: Vec<&String> = lld_ref.keys().collect();
+        lld_names.sort();
+        assert_eq!(lld_names.len(), LLD_FILES, "{rate} Hz: files with reference LLDs");
+        let tables: Vec<_> = lld_names
+            .par_iter()
+            .map(|rel| {
+                let an = egemaps::extract_file(&dir.join("lld").join(rel), Rate::Native, true).unwrap_or_else(|e| panic!("{rel}: {e}"));
+                (an.lld.expect("LLDs were asked for").rows, lld_ref[rel.as_str()].clone())
+            })
+            .collect();
+        for l in compare_lld(&tables) {
+            report += &format!(
+                "{rate} LLD    {:50} within {:6.2} % of {} frames (needs {:.1} %)\n",
+                l.name,
+                100.0 * l.within_tolerance,
+                l.frames,
+                100.0 * l.required
+            );
+            if !l.passes() {
+                failures.push(format!(
+                    "{rate} Hz LLD {}: {:.2} % of frames within tolerance (needs {:.1} %), {} files with other row counts",
+                    l.name,
+                    100.0 * l.within_tolerance,
+                    100.0 * l.required,
+                    l.files_mismatched
+                ));
+            }
+        }
+    }
+    println!("{report}");
+    assert!(failures.is_empty(), "{}\n{report}", failures.join("\n"));
 }

@@ -114,6 +114,35 @@ fn segments_cover_the_recording() {
     assert!((bounds[3].1 - 6.111).abs() < 0.002);
 }
 
+/// A long recording's segments are analysed in parallel; the rows are the same, in the same
+/// order, with one job as with two.
+#[test]
+fn segments_of_one_long_file_are_the_same_on_one_core_and_two() {
+    let d = tempfile::tempdir().unwrap();
+    let (calm, _) = valar::audio::decode_file(&root().join("assets/demo-calm.wav")).unwrap();
+    let (excited, _) = valar::audio::decode_file(&root().join("assets/demo-excited.wav")).unwrap();
+    let mut x = Vec::new();
+    for _ in 0..4 {
+        x.extend_from_slice(&calm.samples);
+        x.extend_from_slice(&excited.samples);
+    }
+    let long = d.path().join("long.wav");
+    valar::audio::write_wav(&long, &x, calm.sample_rate).unwrap();
+    let (one, two) = (d.path().join("one.csv"), d.path().join("two.csv"));
+    for (jobs, csv) in [("1", &one), ("2", &two)] {
+        let o = valar(&["label", "--segment", "1.5", "--jobs", jobs, "-o"], &[csv, &long]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("real time"), "the summary gives a real-time factor");
+    }
+    let r = rows(&one);
+    assert!(r.len() >= 25, "{} segments", r.len());
+    assert_eq!(r, rows(&two));
+    // Each segment's row is what that stretch alone gives: segment boundaries are contiguous.
+    for w in r.windows(2) {
+        assert_eq!(w[0][2], w[1][1]);
+    }
+}
+
 /// 24 synthetic vowels whose pitch and loudness vary, so a batch has spread to adapt by.
 fn varied_folder(n: usize) -> tempfile::TempDir {
     use valar::audio::synth::{self, Pulses};

@@ -98,11 +98,10 @@ fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<Labe
         Ok(e) => e,
         Err(e) => return vec![LabelRow::failed(e.to_string())],
     };
-    let emit = |samples: &[f32], start: usize, rows: &mut Vec<LabelRow>| {
+    let judge = |samples: &[f32], start: usize| {
         let an = extractor.analyze(samples, false);
         let (a, b) = (start as f64 / CANONICAL_RATE as f64, (start + samples.len()) as f64 / CANONICAL_RATE as f64);
-        let valid = an.functionals.is_valid();
-        rows.push(if valid {
+        if an.functionals.is_valid() {
             LabelRow::judged(Some((a, b)), b - a, &an.functionals.0, an.voiced_ratio, predictor)
         } else {
             LabelRow {
@@ -111,18 +110,31 @@ fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<Labe
                 voiced_ratio: an.voiced_ratio,
                 ..LabelRow::failed("window too short to analyse".into())
             }
-        });
+        }
     };
-    let feed = |x: &[f32], pending: &mut Vec<f32>, start: &mut usize, rows: &mut Vec<LabelRow>| {
+    // Segments are independent, so a long recording's segments are analysed in parallel, a
+    // bounded batch at a time (memory stays flat), and their rows kept in order: the result is
+    // the same as one segment after another.
+    let batch_len = 4 * rayon::current_num_threads().max(1);
+    let mut batch: Vec<(usize, Vec<f32>)> = Vec::with_capacity(batch_len);
+    let flush = |batch: &mut Vec<(usize, Vec<f32>)>, rows: &mut Vec<LabelRow>| {
+        use rayon::prelude::*;
+        let judged: Vec<LabelRow> = batch.par_iter().map(|(start, x)| judge(x, *start)).collect();
+        rows.extend(judged);
+        batch.clear();
+    };
+    let feed = |x: &[f32], pending: &mut Vec<f32>, start: &mut usize, batch: &mut Vec<(usize, Vec<f32>)>, rows: &mut Vec<LabelRow>| {
         let mut x = x;
         while !x.is_empty() {
             let take = (win - pending.len()).min(x.len());
             pending.extend_from_slice(&x[..take]);
             x = &x[take..];
             if pending.len() == win {
-                emit(pending, *start, rows);
+                batch.push((*start, std::mem::replace(pending, Vec::with_capacity(win))));
                 *start += win;
-                pending.clear();
+                if batch.len() == batch_len {
+                    flush(batch, rows);
+                }
             }
         }
     };
@@ -146,7 +158,7 @@ fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<Labe
             err = Some(e.to_string());
             return false;
         }
-        feed(&buf, &mut pending, &mut start, &mut rows);
+        feed(&buf, &mut pending, &mut start, &mut batch, &mut rows);
         true
     });
     if let Err(e) = result {
@@ -161,13 +173,14 @@ fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<Labe
     if let Some(r) = rs.as_mut() {
         buf.clear();
         if r.finish(&mut buf).is_ok() {
-            feed(&buf, &mut pending, &mut start, &mut rows);
+            feed(&buf, &mut pending, &mut start, &mut batch, &mut rows);
         }
     }
     // A final partial window is labelled if it is long enough to analyse.
     if pending.len() >= (0.06 * CANONICAL_RATE as f64) as usize {
-        emit(&pending, start, &mut rows);
+        batch.push((start, pending));
     }
+    flush(&mut batch, &mut rows);
     rows
 }
 

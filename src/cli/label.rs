@@ -52,12 +52,13 @@ pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
     progress.finish();
     let wall = t0.elapsed().as_secs_f64();
     eprintln!(
-        "labelled {} file{} ({:.1} s of audio) in {:.2} s — {:.1} files/s{}{}",
+        "labelled {} file{} ({:.1} s of audio) in {:.2} s — {:.0}× real time{}{}{}",
         r.files,
         if r.files == 1 { "" } else { "s" },
         r.audio_s,
         wall,
-        r.files as f64 / wall.max(1e-9),
+        r.audio_s / wall.max(1e-9),
+        if r.files > 1 { format!(", {:.1} files/s", r.files as f64 / wall.max(1e-9)) } else { String::new() },
         if plan.resume { format!(", {} already present", r.kept) } else { String::new() },
         if r.failed > 0 { format!(", {} with errors", r.failed) } else { String::new() }
     );

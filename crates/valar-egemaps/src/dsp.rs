@@ -82,7 +82,15 @@ impl FramedFft {
     pub fn new(window: Vec<f64>, nfft: usize) -> Self {
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);
         let pad = (nfft - window.len()) / 2;
-        Self { input: fft.make_input_vec(), scratch: fft.make_scratch_vec(), spectrum: fft.make_output_vec(), window, pad, fft, mean_square: 0.0 }
+        Self {
+            input: fft.make_input_vec(),
+            scratch: fft.make_scratch_vec(),
+            spectrum: fft.make_output_vec(),
+            window,
+            pad,
+            fft,
+            mean_square: 0.0,
+        }
     }
 
     /// Transforms `frame` (exactly the window's length) into `self.spectrum`.

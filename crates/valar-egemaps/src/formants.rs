@@ -35,8 +35,8 @@ pub(crate) struct FormantAnalyzer {
     fft: Rdft,
     /// The symmetrically zero-padded windowed frame, then its spectrum in Ooura's layout.
     spectrum: Vec<f32>,
-    cos: Vec<f32>,
-    sin: Vec<f32>,
+    /// cos and sin tables of the inverse DFT, shared by every analyser of one sample rate.
+    tables: std::sync::Arc<(Vec<f32>, Vec<f32>)>,
     y: Vec<f32>,
     last_roots: Option<Vec<Complex<f64>>>,
 }
@@ -53,16 +53,19 @@ impl FormantAnalyzer {
         // Tables laid out [bin][output], outputs padded to a multiple of 8 so that eight
         // neighbouring outputs sit side by side in one vector.
         let stride = n_out.div_ceil(LANES) * LANES;
-        let mut cos = vec![0.0f32; stride * b_max];
-        let mut sin = vec![0.0f32; stride * b_max];
-        for i in 0..n_out {
-            for b in 1..b_max {
-                let arg = 2.0 * std::f64::consts::PI * (b * i) as f64 / nu;
-                // openSMILE keeps these tables in f32.
-                cos[b * stride + i] = arg.cos() as f32;
-                sin[b * stride + i] = arg.sin() as f32;
+        let tables = shared_tables(g.fs as u32, || {
+            let mut cos = vec![0.0f32; stride * b_max];
+            let mut sin = vec![0.0f32; stride * b_max];
+            for i in 0..n_out {
+                for b in 1..b_max {
+                    let arg = 2.0 * std::f64::consts::PI * (b * i) as f64 / nu;
+                    // openSMILE keeps these tables in f32.
+                    cos[b * stride + i] = arg.cos() as f32;
+                    sin[b * stride + i] = arg.sin() as f32;
+                }
             }
-        }
+            (cos, sin)
+        });
         Self {
             n_out,
             stride,
@@ -71,8 +74,7 @@ impl FormantAnalyzer {
             window: hamming(g.l20).into_iter().map(|w| w as f32).collect(),
             fft: Rdft::new(g.nfft20),
             spectrum: vec![0.0f32; g.nfft20],
-            cos,
-            sin,
+            tables,
             y: vec![0.0f32; stride],
             last_roots: None,
         }
@@ -94,6 +96,7 @@ impl FormantAnalyzer {
         let half = (self.nfft / 2) as f32;
         let dc = spectrum[0];
         let n = self.stride;
+        let (cos, sin) = (&self.tables.0, &self.tables.1);
         // QUIRK: DC is not halved; bins 1..B-1 only. Ooura's layout holds bin b's cosine sum at
         // 2b and its sine sum at 2b + 1, which is what openSMILE's resampler multiplies. Each
         // output is accumulated in f32 in openSMILE's order (DC, then cos and sin term of every
@@ -102,8 +105,8 @@ impl FormantAnalyzer {
             let mut acc = [dc; LANES];
             for b in 1..self.b_max {
                 let (re, im) = (spectrum[2 * b], spectrum[2 * b + 1]);
-                let c: &[f32; LANES] = self.cos[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
-                let s: &[f32; LANES] = self.sin[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
+                let c: &[f32; LANES] = cos[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
+                let s: &[f32; LANES] = sin[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
                 for (a, (cl, sl)) in acc.iter_mut().zip(c.iter().zip(s)) {
                     *a += re * cl;
                     *a += im * sl;
@@ -116,6 +119,19 @@ impl FormantAnalyzer {
         let a = lpc(&self.y[..self.n_out]);
         formants_from_lpc(&a, &mut self.last_roots)
     }
+}
+
+/// The resampler's tables for sample rate `fs`, built by `make` the first time they are asked
+/// for (they cost more than analysing a short file).
+fn shared_tables(fs: u32, make: impl FnOnce() -> (Vec<f32>, Vec<f32>)) -> std::sync::Arc<(Vec<f32>, Vec<f32>)> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Tables = Arc<(Vec<f32>, Vec<f32>)>;
+    static CACHE: OnceLock<Mutex<HashMap<u32, Tables>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    // A poisoned lock only means another thread panicked while inserting: the map is intact.
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(fs).or_insert_with(|| Arc::new(make())).clone()
 }
 
 /// LPC coefficients a_1..a_p of A(z) = 1 + Σ a_i z^-i by the autocorrelation method

@@ -1,7 +1,7 @@
 //! Agreement with openSMILE: the per-feature tolerances of egemaps-spec §9.4 and a report of
 //! how a set of valar results compares with openSMILE's for the same files.
 
-use super::{FEATURE_NAMES, N_FEATURES};
+use super::{FEATURE_NAMES, LLD_NAMES, N_FEATURES, N_LLD};
 
 /// A value passes when it is within `abs` of the reference or within `rel` of its magnitude.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -138,6 +138,83 @@ pub fn pearson(xs: &[(f64, f64)]) -> f64 {
     sab / (saa.sqrt() * sbb.sqrt())
 }
 
+/// The per-frame tolerance of LLD `name` (egemaps-spec §9.4) and the share of frames that must
+/// meet it: all but rounding accidents (99 %) for the deterministic LLDs, 99.5 % for F0 (the
+/// spec's voicing agreement), and the spec's own shares for the chaotic formant LLDs.
+pub fn lld_tolerance(name: &str) -> (Tolerance, f64) {
+    let t = |abs: f64, rel: f64| Tolerance { abs, rel };
+    let base = name.split('_').next().unwrap_or(name);
+    match base {
+        "Loudness" => (t(1e-6, 1e-4), 0.99),
+        "spectralFlux" => (t(1e-7, 1e-4), 0.99),
+        "alphaRatio" | "hammarbergIndex" => (t(1e-3, 0.0), 0.99),
+        b if b.starts_with("slope") => (t(1e-6, 0.0), 0.99),
+        b if b.starts_with("mfcc") => (t(2e-3, 0.0), 0.99),
+        "F0semitoneFrom27.5Hz" => (t(1e-3, 0.0), 0.995),
+        "jitterLocal" => (t(1e-5, 0.0), 0.99),
+        "shimmerLocaldB" | "HNRdBACF" => (t(1e-3, 0.0), 0.99),
+        "logRelF0-H1-H2" => (t(1e-2, 0.0), 0.99),
+        b if b.contains("amplitudeLogRelF0") || b == "logRelF0-H1-A3" => (t(0.1, 0.0), 0.97),
+        b if b.contains("frequency") => (t(3.0, 0.0), 0.95),
+        b if b.contains("bandwidth") => (t(10.0, 0.0), 0.90),
+        _ => (t(1e-6, 1e-4), 0.99),
+    }
+}
+
+/// Frame-by-frame agreement of one LLD over many files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LldParity {
+    pub name: &'static str,
+    /// Frames compared (files whose row counts differ contribute none; see `files_mismatched`).
+    pub frames: usize,
+    pub within_tolerance: f64,
+    /// The share §9.4 asks for.
+    pub required: f64,
+    pub max_abs_err: f64,
+    /// Files whose number of LLD rows differs from openSMILE's.
+    pub files_mismatched: usize,
+}
+
+impl LldParity {
+    pub fn passes(&self) -> bool {
+        self.files_mismatched == 0 && self.within_tolerance >= self.required
+    }
+}
+
+/// One file's LLD rows (one array of the 25 LLDs per frame).
+pub type LldRows = Vec<[f64; N_LLD]>;
+
+/// Compares the LLD tables (valar, openSMILE) of many files, frame by frame.
+pub fn compare_lld(files: &[(LldRows, LldRows)]) -> Vec<LldParity> {
+    let mismatched = files.iter().filter(|(a, b)| a.len() != b.len()).count();
+    (0..N_LLD)
+        .map(|i| {
+            let name = LLD_NAMES[i];
+            let (tol, required) = lld_tolerance(name);
+            let (mut frames, mut pass, mut max_abs) = (0usize, 0usize, 0.0f64);
+            for (a, b) in files.iter().filter(|(a, b)| a.len() == b.len()) {
+                for (ra, rb) in a.iter().zip(b) {
+                    frames += 1;
+                    if tol.passes(ra[i], rb[i]) {
+                        pass += 1;
+                    }
+                    if ra[i].is_finite() && rb[i].is_finite() {
+                        max_abs = max_abs.max((ra[i] - rb[i]).abs());
+                    }
+                }
+            }
+            LldParity {
+                name,
+                frames,
+                within_tolerance: if frames == 0 { f64::NAN } else { pass as f64 / frames as f64 },
+                required,
+                max_abs_err: max_abs,
+                files_mismatched: mismatched,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +230,21 @@ mod tests {
         assert!(!is_formant_dependent("F0semitoneFrom27.5Hz_sma3nz_amean"));
         assert!(tolerance("loudness_sma3_amean").passes(1.00005, 1.0));
         assert!(!tolerance("loudness_sma3_amean").passes(1.0002, 1.0));
+    }
+
+    #[test]
+    fn lld_tolerances_follow_spec() {
+        assert_eq!(lld_tolerance("F2frequency_sma3nz"), (Tolerance { abs: 3.0, rel: 0.0 }, 0.95));
+        assert_eq!(lld_tolerance("F0semitoneFrom27.5Hz_sma3nz").1, 0.995);
+        let a = vec![[1.0; N_LLD]; 10];
+        let mut b = a.clone();
+        b[3][0] = 1.01; // loudness off by 1 % in one frame of ten
+        let r = compare_lld(&[(a.clone(), b)]);
+        assert_eq!((r[0].frames, r[0].within_tolerance), (10, 0.9));
+        assert!(!r[0].passes() && r[1].passes());
+        let r = compare_lld(&[(a.clone(), a[..9].to_vec())]);
+        assert_eq!((r[0].files_mismatched, r[0].frames), (1, 0));
+        assert!(!r[0].passes());
     }
 
     #[test]

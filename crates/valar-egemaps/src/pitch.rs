@@ -23,11 +23,9 @@ pub(crate) struct Candidates {
 
 /// Octave-scale spectrum and SHS candidate picking for the 60 ms Gaussian spectrum.
 pub(crate) struct ShsAnalyzer {
-    /// log2 frequency of each linear bin (bin 0 extrapolated).
-    src_x: Vec<f64>,
-    /// For each target point: the spline interval index j (target lies in [src_x[j], src_x[j+1]]).
-    interval: Vec<usize>,
-    target_x: Vec<f64>,
+    /// The natural spline through the linear bins on their log2 frequency axis, with every
+    /// quantity that depends on the abscissae alone computed once.
+    spline: Spline,
     aud_weight: Vec<f64>,
     shifts: Vec<usize>,
     fmin_t: f32,
@@ -56,7 +54,7 @@ impl ShsAnalyzer {
         let (fmin_t, fmax_t) = (min_f.log2(), max_f.log2());
         let dstep = (fmax_t - fmin_t) / (k - 1) as f64;
         let target_x: Vec<f64> = (0..k).map(|i| fmin_t + i as f64 * dstep).collect();
-        let interval = target_x
+        let interval: Vec<usize> = target_x
             .iter()
             .map(|&v| {
                 let hi = src_x.iter().position(|&u| u >= v).unwrap_or(k - 1).max(1);
@@ -73,9 +71,7 @@ impl ShsAnalyzer {
         let fmin_t32 = fmin_t as f32;
         let fmax_t32 = fmax_t as f32;
         Self {
-            src_x,
-            interval,
-            target_x,
+            spline: Spline::new(&src_x, &interval, &target_x),
             aud_weight,
             shifts,
             fmin_t: fmin_t32,
@@ -96,10 +92,9 @@ impl ShsAnalyzer {
         }
         enhance_peaks(&mut self.y);
         smooth(&mut self.y);
-        natural_spline(&self.src_x, &self.y, &mut self.y2, &mut self.u);
-        for i in 0..n {
-            let j = self.interval[i];
-            let v = spline_eval(&self.src_x, &self.y, &self.y2, j, self.target_x[i]) as f32;
+        self.spline.second_derivatives(&self.y, &mut self.y2, &mut self.u);
+        for (i, e) in self.spline.targets.iter().enumerate().take(n) {
+            let v = e.eval(&self.y, &self.y2) as f32;
             self.z[i] = if v > 0.0 { (v as f64 * self.aud_weight[i]) as f32 } else { 0.0 };
         }
         self.subharmonic_sum();
@@ -244,7 +239,83 @@ fn smooth(a: &mut [f64]) {
     }
 }
 
-/// Second derivatives of the natural cubic spline through (x, y).
+/// A natural cubic spline on fixed abscissae, evaluated at fixed targets. Everything that
+/// depends on the abscissae alone is computed once; the per-frame arithmetic is exactly that of
+/// [`natural_spline`] and [`spline_eval`] (same operations in the same order), so results are
+/// bit-identical to them.
+struct Spline {
+    /// Per interior point i: sig, p = sig·c[i−1] + 2, and c = (sig − 1)/p (the forward pass's
+    /// y2 before back-substitution), and x[i+1] − x[i−1].
+    sig: Vec<f64>,
+    p: Vec<f64>,
+    c: Vec<f64>,
+    span: Vec<f64>,
+    /// x[i+1] − x[i].
+    dx: Vec<f64>,
+    targets: Vec<SplineTarget>,
+}
+
+/// One evaluation point: interval `lo..lo+1`, weights a, b, a³ − a, b³ − b and h².
+struct SplineTarget {
+    lo: usize,
+    a: f64,
+    b: f64,
+    ca: f64,
+    cb: f64,
+    h2: f64,
+}
+
+impl SplineTarget {
+    fn eval(&self, y: &[f64], y2: &[f64]) -> f64 {
+        let (lo, hi) = (self.lo, self.lo + 1);
+        self.a * y[lo] + self.b * y[hi] + (self.ca * y2[lo] + self.cb * y2[hi]) * self.h2 / 6.0
+    }
+}
+
+impl Spline {
+    fn new(x: &[f64], interval: &[usize], targets: &[f64]) -> Self {
+        let n = x.len();
+        let (mut sig, mut p, mut c, mut span) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        for i in 1..n - 1 {
+            sig[i] = (x[i] - x[i - 1]) / (x[i + 1] - x[i - 1]);
+            p[i] = sig[i] * c[i - 1] + 2.0;
+            c[i] = (sig[i] - 1.0) / p[i];
+            span[i] = x[i + 1] - x[i - 1];
+        }
+        let dx = (0..n).map(|i| if i + 1 < n { x[i + 1] - x[i] } else { 0.0 }).collect();
+        let targets = interval
+            .iter()
+            .zip(targets)
+            .map(|(&j, &v)| {
+                let h = x[j + 1] - x[j];
+                let a = (x[j + 1] - v) / h;
+                let b = (v - x[j]) / h;
+                SplineTarget { lo: j, a, b, ca: a * a * a - a, cb: b * b * b - b, h2: h * h }
+            })
+            .collect();
+        Self { sig, p, c, span, dx, targets }
+    }
+
+    /// Second derivatives of the natural spline through the abscissae and `y`.
+    fn second_derivatives(&self, y: &[f64], y2: &mut [f64], u: &mut [f64]) {
+        let n = y.len();
+        y2[0] = 0.0;
+        u[0] = 0.0;
+        for i in 1..n - 1 {
+            y2[i] = self.c[i];
+            let d = (y[i + 1] - y[i]) / self.dx[i] - (y[i] - y[i - 1]) / self.dx[i - 1];
+            u[i] = (6.0 * d / self.span[i] - self.sig[i] * u[i - 1]) / self.p[i];
+        }
+        y2[n - 1] = 0.0;
+        for k in (0..n - 1).rev() {
+            y2[k] = y2[k] * y2[k + 1] + u[k];
+        }
+    }
+}
+
+/// Second derivatives of the natural cubic spline through (x, y): the textbook form that
+/// [`Spline`] must reproduce bit for bit.
+#[cfg(test)]
 fn natural_spline(x: &[f64], y: &[f64], y2: &mut [f64], u: &mut [f64]) {
     let n = x.len();
     y2[0] = 0.0;
@@ -262,6 +333,7 @@ fn natural_spline(x: &[f64], y: &[f64], y2: &mut [f64], u: &mut [f64]) {
     }
 }
 
+#[cfg(test)]
 fn spline_eval(x: &[f64], y: &[f64], y2: &[f64], j: usize, v: f64) -> f64 {
     let (lo, hi) = (j, j + 1);
     let h = x[hi] - x[lo];
@@ -479,6 +551,31 @@ mod tests {
         let mut a = vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         enhance_peaks(&mut a);
         assert_eq!(a, vec![0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    /// The precomputed spline repeats the textbook arithmetic bit for bit on the real axis.
+    #[test]
+    fn precomputed_spline_is_bit_identical() {
+        for rate in [8_000u32, 16_000, 44_100] {
+            let a = ShsAnalyzer::new(&Geometry::new(rate));
+            let k = a.y.len();
+            // The source axis: log2 of each bin's frequency, bin 0 extrapolated (as in `new`).
+            let df = 1.0 / ((Geometry::new(rate).nfft60 as f64 / rate as f64) as f32 as f64);
+            let mut x: Vec<f64> = (0..k).map(|i| (i as f64 * df).log2()).collect();
+            x[0] = 2.0 * x[1] - x[2];
+            let y: Vec<f64> = (0..k).map(|i| ((i * 7919) % 101) as f64 * 0.013 + (i as f64 * 0.05).sin()).collect();
+            let (mut y2a, mut ua, mut y2b, mut ub) = (vec![0.0; k], vec![0.0; k], vec![0.0; k], vec![0.0; k]);
+            natural_spline(&x, &y, &mut y2a, &mut ua);
+            a.spline.second_derivatives(&y, &mut y2b, &mut ub);
+            assert_eq!(y2a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), y2b.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+            // Evaluations against the textbook formula at the analyser's own targets.
+            let fmin = 25f64.log2();
+            let fmax = (df * (k - 1) as f64).log2();
+            for (i, t) in a.spline.targets.iter().enumerate() {
+                let v = fmin + i as f64 * ((fmax - fmin) / (k - 1) as f64);
+                assert_eq!(t.eval(&y, &y2b).to_bits(), spline_eval(&x, &y, &y2b, t.lo, v).to_bits(), "{rate} Hz target {i}");
+            }
+        }
     }
 
     #[test]
