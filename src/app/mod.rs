@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::bundle::{Bundle, BundleError, default_model_dir};
-use crate::classify::pipeline::Predictor;
+use crate::classify::pipeline::{Predictor, Representation};
 use crate::model::{DeviceChoice, select_device};
 
 pub use files::FilesTab;
@@ -198,9 +198,14 @@ pub(crate) fn load_model(path: &Path) -> Result<ActiveModel, BundleError> {
     let b = Bundle::load(path, &device)?;
     let summary = format!(
         "{} · activation on {} dims, valence on {} dims{}",
-        match b.representation.aae() {
-            Some(a) => format!("AAE D={}", a.dims),
-            None => "eGeMAPS features".into(),
+        match &b.representation {
+            Representation::Features => "eGeMAPS features".to_string(),
+            Representation::Aae(a) | Representation::Enriched(a) => format!(
+                "{}AAE D={}{}",
+                if matches!(b.representation, Representation::Enriched(_)) { "enriched " } else { "" },
+                a.dims,
+                if a.append_features { " ⊕ 88 features" } else { "" }
+            ),
         },
         b.predictor.tasks[0].ds(),
         b.predictor.tasks[1].ds(),

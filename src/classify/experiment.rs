@@ -89,13 +89,13 @@ pub struct ExperimentConfig {
 impl Default for ExperimentConfig {
     fn default() -> Self {
         Self {
-            dims: vec![64, 10],
+            dims: vec![64],
             samples: vec![None],
             seeds: 3,
             first_seed: 0,
             aae: AaeConfig::default(),
             grid: Grid::default(),
-            normalization: Normalization::Global,
+            normalization: Normalization::PerSpeaker,
             conditions: vec![Condition::Baseline, Condition::Baselinefs, Condition::Aae, Condition::Enriched],
         }
     }

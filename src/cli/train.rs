@@ -45,9 +45,10 @@ pub struct MethodArgs {
     #[arg(long)]
     pub per_speaker: bool,
     /// Normalisation before anything is fitted: global, per-speaker or per-corpus (each group by
-    /// its own label-free statistics; evaluation and cross-corpus).
-    #[arg(long, default_value_t = Normalization::default())]
-    pub normalization: Normalization,
+    /// its own label-free statistics; evaluation and cross-corpus). Default: per-speaker for
+    /// `evaluate`, global for `cross-corpus`.
+    #[arg(long)]
+    pub normalization: Option<Normalization>,
     /// What the decoder sees besides the code: both labels (the paper), none, activation or valence.
     #[arg(long, default_value_t = AaeConfig::default().conditioning)]
     pub conditioning: Conditioning,
@@ -72,8 +73,9 @@ pub struct MethodArgs {
     /// Where enrichment searches neighbours: code (a plain AAE's, the paper) or features.
     #[arg(long, default_value_t = AaeConfig::default().neighbour_space)]
     pub neighbour_space: NeighbourSpace,
-    /// Extension: the SVM sees the code with the 88 z-scored functionals appended.
-    #[arg(long)]
+    /// The SVM sees the code with the 88 z-scored functionals appended (valar's recipe; `false`
+    /// gives the paper's code-only SVM).
+    #[arg(long, default_value_t = AaeConfig::default().append_features, action = clap::ArgAction::Set)]
     pub append_features: bool,
     /// Where the autoencoder trains: auto, wgpu or cpu.
     #[arg(long, default_value_t = DeviceChoice::default())]
@@ -109,8 +111,8 @@ impl MethodArgs {
         }
     }
 
-    fn normalization(&self) -> Normalization {
-        if self.per_speaker { Normalization::PerSpeaker } else { self.normalization }
+    fn normalization(&self, default: Normalization) -> Normalization {
+        if self.per_speaker { Normalization::PerSpeaker } else { self.normalization.unwrap_or(default) }
     }
 
     fn cache_dir(&self) -> PathBuf {
@@ -118,8 +120,10 @@ impl MethodArgs {
     }
 }
 
+/// How this run was started, as a user would type it from the repository: `valar` and the
+/// arguments (not this machine's path to the executable).
 fn command_line() -> String {
-    std::env::args().collect::<Vec<_>>().join(" ")
+    std::iter::once("valar".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ")
 }
 
 #[derive(Args, Debug)]
@@ -257,7 +261,7 @@ pub fn evaluate(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
             first_seed: a.first_seed,
             aae: a.method.aae(AaeConfig::default().dims, 0),
             grid: a.method.grid(),
-            normalization: a.method.normalization(),
+            normalization: a.method.normalization(ExperimentConfig::default().normalization),
             conditions: a.conditions,
         },
         device: a.method.device,
@@ -327,7 +331,7 @@ pub fn cross_corpus(a: CrossCorpusArgs) -> anyhow::Result<ExitCode> {
         aae: a.method.aae(a.dims, a.seed),
         seeds: a.seeds,
         grid: a.method.grid(),
-        normalization: a.method.normalization(),
+        normalization: a.method.normalization(CrossCorpusPlan::default().normalization),
         device: a.method.device,
         cache_dir: a.method.cache_dir(),
         report: a.report,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::{CancelToken, Event, JobError, ReportProblem, Sink, load_pool, write_json, write_text};
-use crate::classify::experiment::{ExperimentConfig, OutOfContext, ResultRow, markdown_report, run_experiment};
+use crate::classify::experiment::{Condition, ExperimentConfig, OutOfContext, ResultRow, markdown_report, run_experiment};
 use crate::classify::pipeline::LabelledSet;
 use crate::corpus::FeatureCache;
 use crate::model::{DeviceChoice, select_device};
@@ -56,7 +56,22 @@ pub fn run(plan: &EvaluatePlan, sink: &dyn Sink, cancel: &CancelToken) -> Result
     let mut cache = FeatureCache::open(&plan.cache_dir);
     let inside = load_pool(std::slice::from_ref(&plan.in_context), &mut cache, sink, cancel, (0.0, 0.05))?;
     let mut outside = Vec::new();
-    for set in &plan.out_of_context {
+    let wants_outside = plan.experiment.conditions.iter().any(|c| matches!(c, Condition::Enriched | Condition::Oracle));
+    let default_bank;
+    let sets: &[Vec<PathBuf>] = if plan.out_of_context.is_empty() && wants_outside {
+        // Enrichment needs an out-of-context set: the bundled model's bank (the guard drops any
+        // of its rows that share corpus and speaker with the in-context corpus).
+        let bank = crate::classify::bundle::default_model_dir().join("out-of-context.csv");
+        if !bank.is_file() {
+            return Err(JobError::NoOutOfContext);
+        }
+        sink.event(Event::Notice(format!("out-of-context: the bundled bank {}", bank.display())));
+        default_bank = vec![vec![bank]];
+        &default_bank
+    } else {
+        &plan.out_of_context
+    };
+    for set in sets {
         outside.push(load_pool(set, &mut cache, sink, cancel, (0.05, 0.1))?);
     }
     let (device, device_name) = select_device(plan.device);

@@ -98,10 +98,14 @@ impl crate::choice::Choice for NeighbourSpace {
 }
 crate::choice_traits!(NeighbourSpace);
 
-/// Hyper-parameters of the autoencoder (paper defaults: Adam, lr 0.0005, 100–300 epochs).
-/// Fields missing from an older model.json take their defaults.
+/// Hyper-parameters of the autoencoder. `Default` is valar's recipe, the winner of the
+/// within-corpus screen (docs/experiments.md, issue 12): the paper's enriched AAE (Adam,
+/// lr 0.0005, 100 epochs, D = 64) with an unconditioned decoder, a linear head M, neighbours
+/// searched among the z-scored functionals, and the SVM seeing the code ⊕ the functionals.
+/// Fields missing from an older model.json take the values models had before those options
+/// existed ([`AaeConfig::paper`]), so old models load as what they were.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default = "AaeConfig::paper")]
 pub struct AaeConfig {
     /// Code size D (the paper uses 64 and 10; the default is 64, the bundled model's: it beat 10
     /// within and across corpora, models/README.md).
@@ -139,6 +143,22 @@ pub struct AaeConfig {
 
 impl Default for AaeConfig {
     fn default() -> Self {
+        Self {
+            epochs: 100,
+            conditioning: Conditioning::None,
+            head: Head::Linear,
+            neighbour_space: NeighbourSpace::Features,
+            append_features: true,
+            ..Self::paper()
+        }
+    }
+}
+
+impl AaeConfig {
+    /// The paper's method as written (decoder F(C, Y), two-layer head M, neighbours in a plain
+    /// AAE's code, the SVM on the code alone), which is also what a model.json from before these
+    /// options existed holds.
+    pub fn paper() -> Self {
         Self {
             dims: 64,
             hidden: 128,
