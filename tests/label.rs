@@ -231,3 +231,102 @@ fn non_finite_samples_are_refused_with_how_many_and_where() {
     let o = valar(&["extract", "-o"], &[&out, &path]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("3 samples are not numbers"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Exports of a long recording read back by Praat's and ELAN's Python readers (praatio,
+/// pympi-ling), and the Audacity label track checked against its format: tab-separated start,
+/// end (seconds) and label, one line per segment.
+#[test]
+fn exports_are_read_by_praat_and_elan_readers() {
+    let d = tempfile::tempdir().unwrap();
+    let (calm, _) = valar::audio::decode_file(&root().join("assets/demo-calm.wav")).unwrap();
+    let (excited, _) = valar::audio::decode_file(&root().join("assets/demo-excited.wav")).unwrap();
+    let mut x = excited.samples.clone();
+    x.extend_from_slice(&vec![0.0; calm.sample_rate as usize * 2]);
+    x.extend_from_slice(&calm.samples);
+    let long = d.path().join("long.wav");
+    valar::audio::write_wav(&long, &x, calm.sample_rate).unwrap();
+    let seconds = x.len() as f64 / calm.sample_rate as f64;
+    let segments = (seconds / 2.0).ceil() as usize;
+    let csv = d.path().join("long.csv");
+    let o = valar(&["label", "--segment", "2", "-o"], &[&csv, &long]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let labels: Vec<String> = rows(&csv).iter().map(|r| r[4].clone()).collect();
+    assert_eq!(labels.len(), segments);
+    for (format, ext) in [("textgrid", "TextGrid"), ("eaf", "eaf"), ("audacity", "txt")] {
+        let out = d.path().join(format!("long.{ext}"));
+        let o = valar(&["label", "--segment", "2", "--format", format, "-o"], &[&out, &long]);
+        assert!(o.status.success(), "{format}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let script = format!(
+        r#"
+import json, sys
+from praatio import textgrid
+import pympi
+tg = textgrid.openTextgrid(sys.argv[1], includeEmptyIntervals=True)
+e = pympi.Elan.Eaf(sys.argv[2])
+print(json.dumps({{
+  "tg_tiers": list(tg.tierNames),
+  "tg": {{n: [[i.start, i.end, i.label] for i in tg.getTier(n).entries] for n in tg.tierNames}},
+  "eaf_tiers": sorted(e.get_tier_names()),
+  "eaf": {{n: [list(a) for a in e.get_annotation_data_for_tier(n)] for n in e.get_tier_names()}},
+}}))
+"#
+    );
+    let py = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .arg(d.path().join("long.TextGrid"))
+        .arg(d.path().join("long.eaf"))
+        .output()
+        .expect("python3 runs the readers");
+    assert!(py.status.success(), "praatio / pympi-ling (scripts/setup.sh installs them): {}", String::from_utf8_lossy(&py.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    assert_eq!(v["tg_tiers"], serde_json::json!(["activation", "valence"]));
+    assert_eq!(v["eaf_tiers"], serde_json::json!(["activation", "valence"]));
+    for tier in ["activation", "valence"] {
+        let tg = v["tg"][tier].as_array().unwrap();
+        let eaf = v["eaf"][tier].as_array().unwrap();
+        assert_eq!((tg.len(), eaf.len()), (segments, segments), "{tier}: one interval per segment");
+        assert!((tg.last().unwrap()[1].as_f64().unwrap() - seconds).abs() < 1e-3, "the tier ends with the recording");
+        for (k, (t, e)) in tg.iter().zip(eaf).enumerate() {
+            assert_eq!(t[2], e[2], "{tier} {k}: same text in both");
+            assert_eq!(e[0].as_i64().unwrap(), (t[0].as_f64().unwrap() * 1000.0).round() as i64);
+        }
+    }
+    // The activation tier's texts are the CSV's labels with their scores; the silent stretch
+    // in the middle says so.
+    let tg_act = v["tg"]["activation"].as_array().unwrap();
+    for (t, l) in tg_act.iter().zip(&labels) {
+        let text = t[2].as_str().unwrap();
+        if l.is_empty() {
+            assert_eq!(text, "no speech");
+        } else {
+            assert!(text.starts_with(&format!("{l} ")), "{text} vs {l}");
+        }
+    }
+    assert!(tg_act.iter().any(|t| t[2] == "no speech"), "the 2 s of silence is marked");
+    let track = std::fs::read_to_string(d.path().join("long.txt")).unwrap();
+    let lines: Vec<&str> = track.lines().collect();
+    assert_eq!(lines.len(), segments);
+    let mut last_end = 0.0;
+    for l in &lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        assert_eq!(f.len(), 3, "start, end, label: {l:?}");
+        let (a, b): (f64, f64) = (f[0].parse().unwrap(), f[1].parse().unwrap());
+        assert!(a <= b && (a - last_end).abs() < 1e-6 && !f[2].is_empty(), "{l:?}");
+        last_end = b;
+    }
+    // A folder gives one export per recording and the summary CSV.
+    let folder = d.path().join("many");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(&long, folder.join("a.wav")).unwrap();
+    std::fs::copy(root().join("assets/demo-calm.wav"), folder.join("b.wav")).unwrap();
+    let out = d.path().join("exports");
+    let o = valar(&["label", "--segment", "2", "--format", "textgrid", "-o"], &[&out, &folder]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["a.TextGrid", "b.TextGrid", "labels.csv"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let o = valar(&["label", "--resume", "--format", "eaf", "-o"], &[&out, &folder]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("CSV format only"));
+}

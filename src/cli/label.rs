@@ -9,15 +9,21 @@ use clap::Args;
 use super::Progress;
 use crate::classify::bundle::default_model_dir;
 use crate::jobs::CancelToken;
+use crate::jobs::export::ExportFormat;
 use crate::jobs::label::{self, LabelPlan};
 
 #[derive(Args, Debug)]
 pub struct LabelArgs {
     /// An audio file or a folder (searched recursively).
     pub input: PathBuf,
-    /// Output CSV.
+    /// Output: the CSV, or with --format textgrid|eaf|audacity the export of one recording, or
+    /// for a folder of recordings a folder receiving one export per recording and labels.csv.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// csv (valar's table), textgrid (Praat), eaf (ELAN) or audacity (label track): tiers
+    /// `activation` and `valence`, one interval per segment, text = label and score.
+    #[arg(long, default_value_t = ExportFormat::default())]
+    pub format: ExportFormat,
     /// Model folder (default: the bundled models/default).
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -40,6 +46,7 @@ pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
     let plan = LabelPlan {
         input: a.input,
         output: a.output,
+        format: a.format,
         model: a.model.unwrap_or_else(default_model_dir),
         segment: a.segment,
         jobs: a.jobs,

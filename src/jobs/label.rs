@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::export::{ExportFormat, render};
 use super::{CancelToken, Event, JobError, Sink, pool, relative_name};
 use crate::classify::bundle::{Bundle, default_model_dir};
 use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, CSV_HEADER_SEGMENTS, LabelRow, adapt_rows, csv_line, label_file};
@@ -17,8 +18,11 @@ use crate::model::{DeviceChoice, select_device};
 pub struct LabelPlan {
     /// An audio file or a folder (searched recursively).
     pub input: PathBuf,
-    /// Output CSV.
+    /// Output: the CSV; with another `format`, the export file of a single recording, or a folder
+    /// that receives one export per recording (named after it) and the summary `labels.csv`.
     pub output: PathBuf,
+    /// What to write: valar's CSV, or a TextGrid / EAF / Audacity label track per recording.
+    pub format: ExportFormat,
     /// Model folder.
     pub model: PathBuf,
     /// Label consecutive segments of this many seconds instead of whole files.
@@ -38,6 +42,7 @@ impl Default for LabelPlan {
         Self {
             input: PathBuf::new(),
             output: PathBuf::from("labels.csv"),
+            format: ExportFormat::Csv,
             model: default_model_dir(),
             segment: None,
             jobs: None,
@@ -127,11 +132,20 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
     if !plan.input.exists() {
         return Err(JobError::NotFound(plan.input.clone()));
     }
+    if plan.resume && plan.format != ExportFormat::Csv {
+        return Err(JobError::ResumeFormat(plan.format.to_string()));
+    }
+    // One recording's export goes to `output` itself; several go into the folder `output`.
+    let export_dir = plan.format != ExportFormat::Csv && plan.input.is_dir();
+    if export_dir && plan.output.exists() && !plan.output.is_dir() {
+        return Err(JobError::NotAFolder(plan.output.clone()));
+    }
+    let csv_path = if export_dir { plan.output.join("labels.csv") } else { plan.output.clone() };
     let (device, _) = select_device(DeviceChoice::Cpu);
     let bundle = Bundle::load(&plan.model, &device)?;
     let segmented = plan.segment.is_some();
     let header = if segmented { CSV_HEADER_SEGMENTS } else { CSV_HEADER };
-    let mut kept = if plan.resume { existing_rows(&plan.output, header)? } else { BTreeMap::new() };
+    let mut kept = if plan.resume { existing_rows(&csv_path, header)? } else { BTreeMap::new() };
     let kept_before = kept.len();
 
     let files = crate::audio::find_audio_files(&plan.input).map_err(JobError::io(&plan.input))?;
@@ -156,7 +170,23 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
     for (name, rows) in names.iter().zip(&results) {
         kept.insert(name.clone(), rows.iter().map(|r| csv_line(name, r, segmented)).collect());
     }
-    crate::fsutil::write_atomic(&plan.output, |w| {
+    if plan.format != ExportFormat::Csv {
+        for ((name, path), rows) in names.iter().zip(&todo).zip(&results) {
+            // A recording that could not be read has nothing to annotate (its error is in the CSV
+            // of a folder, and in the run's events).
+            if rows.iter().all(|r| r.prediction.is_none() && !r.no_speech) {
+                continue;
+            }
+            let Some(text) = render(plan.format, rows, path) else { continue };
+            let target =
+                if export_dir { plan.output.join(Path::new(name).with_extension(plan.format.extension())) } else { plan.output.clone() };
+            crate::fsutil::write_atomic(&target, |w| w.write_all(text.as_bytes())).map_err(JobError::io(&target))?;
+        }
+        if !export_dir {
+            return Ok(Labelled { files: results.len(), failed, kept: kept_before, audio_s, adapted });
+        }
+    }
+    crate::fsutil::write_atomic(&csv_path, |w| {
         writeln!(w, "{header}")?;
         for lines in kept.values() {
             for l in lines {
@@ -165,6 +195,6 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
         }
         Ok(())
     })
-    .map_err(JobError::io(&plan.output))?;
+    .map_err(JobError::io(&csv_path))?;
     Ok(Labelled { files: results.len(), failed, kept: kept_before, audio_s, adapted })
 }

@@ -8,6 +8,7 @@
 pub mod calibration;
 pub mod cross_corpus;
 pub mod evaluate;
+pub mod export;
 pub mod extract;
 pub mod label;
 pub mod live;
@@ -130,6 +131,10 @@ pub enum JobError {
     Report { path: PathBuf, problem: ReportProblem },
     #[error("{path}: columns differ from this run's (was it written with another --segment setting?)")]
     ResumeColumns { path: PathBuf },
+    #[error("--resume works with the CSV format only (asked for {0})")]
+    ResumeFormat(String),
+    #[error("{0}: exists and is not a folder: with several recordings, each gets its own export file in an output folder")]
+    NotAFolder(PathBuf),
     #[error("segments must be at least 0.1 seconds long (got {0})")]
     Segment(f64),
     #[error("enrichment needs out-of-context data: give an out-of-context corpus or bank, or several in-context corpora")]
