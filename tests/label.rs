@@ -257,24 +257,22 @@ fn exports_are_read_by_praat_and_elan_readers() {
         let o = valar(&["label", "--segment", "2", "--format", format, "-o"], &[&out, &long]);
         assert!(o.status.success(), "{format}: {}", String::from_utf8_lossy(&o.stderr));
     }
-    let script = format!(
-        r#"
+    let script = r#"
 import json, sys
 from praatio import textgrid
 import pympi
 tg = textgrid.openTextgrid(sys.argv[1], includeEmptyIntervals=True)
 e = pympi.Elan.Eaf(sys.argv[2])
-print(json.dumps({{
+print(json.dumps({
   "tg_tiers": list(tg.tierNames),
-  "tg": {{n: [[i.start, i.end, i.label] for i in tg.getTier(n).entries] for n in tg.tierNames}},
+  "tg": {n: [[i.start, i.end, i.label] for i in tg.getTier(n).entries] for n in tg.tierNames},
   "eaf_tiers": sorted(e.get_tier_names()),
-  "eaf": {{n: [list(a) for a in e.get_annotation_data_for_tier(n)] for n in e.get_tier_names()}},
-}}))
-"#
-    );
+  "eaf": {n: [list(a) for a in e.get_annotation_data_for_tier(n)] for n in e.get_tier_names()},
+}))
+"#;
     let py = std::process::Command::new("python3")
         .arg("-c")
-        .arg(&script)
+        .arg(script)
         .arg(d.path().join("long.TextGrid"))
         .arg(d.path().join("long.eaf"))
         .output()
