@@ -98,6 +98,49 @@ fn files_tab_labels_a_folder_given_by_path() {
     snapshot(&mut h, "files");
 }
 
+/// A long recording's detail: its activation and valence over 3-second segments (auto for files
+/// over 10 s), the silent stretch marked, and the TextGrid export of those segments.
+#[test]
+fn files_tab_shows_a_long_files_timeline_and_exports_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (calm, _) = valar::audio::decode_file(&root().join("assets/demo-calm.wav")).unwrap();
+    let (excited, _) = valar::audio::decode_file(&root().join("assets/demo-excited.wav")).unwrap();
+    let mut x = excited.samples.clone();
+    x.extend_from_slice(&vec![0.0; 3 * calm.sample_rate as usize]);
+    x.extend_from_slice(&calm.samples);
+    x.extend_from_slice(&excited.samples);
+    let folder = tmp.path().join("long");
+    std::fs::create_dir(&folder).unwrap();
+    valar::audio::write_wav(&folder.join("interview.wav"), &x, calm.sample_rate).unwrap();
+    let seconds = x.len() as f64 / calm.sample_rate as f64;
+    let answers = Answers::default();
+    *answers.save.lock().unwrap() = Some(tmp.path().join("interview.TextGrid"));
+    let mut h = app(Tab::Files, answers, tmp.path());
+    h.run_steps(2);
+    h.state_mut().files.path_input = folder.display().to_string();
+    h.get_by_label("Add").click();
+    run_until(&mut h, 120, "the file's label", |a| a.files.rows.len() == 1 && a.files.progress().is_none());
+    assert!(h.state().files.rows[0].result.as_ref().is_some_and(|r| r.prediction.is_some()), "one row with the overall result");
+    h.get_by_label("interview.wav").click();
+    run_until(&mut h, 120, "the timeline", |a| a.files.detail.as_ref().is_some_and(|d| !d.segments.is_empty()));
+    let d = h.state().files.detail.as_ref().unwrap();
+    assert_eq!(d.segment_s, Some(3.0));
+    assert_eq!(d.segments.len(), (seconds / 3.0).ceil() as usize);
+    assert!(d.segments.iter().any(|r| r.no_speech), "the 3 s of silence has no labels");
+    assert!(d.segments.iter().filter(|r| r.prediction.is_some()).count() >= 4);
+    h.get_by_label("TextGrid…").click();
+    h.run_steps(2);
+    let tg = std::fs::read_to_string(tmp.path().join("interview.TextGrid")).unwrap();
+    assert_eq!(tg.matches(&format!("intervals: size = {}", d_len(&h))).count(), 2, "{tg}");
+    h.state_mut().messages.clear();
+    h.run_steps(3);
+    snapshot(&mut h, "files-long");
+}
+
+fn d_len(h: &Harness<'_, ValarApp>) -> usize {
+    h.state().files.detail.as_ref().map_or(0, |d| d.segments.len())
+}
+
 #[test]
 fn files_tab_takes_a_typed_path_where_no_dialog_exists() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,5 +1,7 @@
 //! Files tab: label files and folders in the background, a sortable table that fills in as
-//! the batch runs (cancellable), CSV export, and per-file contours and point on the plane.
+//! the batch runs (cancellable), CSV export, and for the selected file its activation and
+//! valence over time (segments), aligned above its F0 and loudness contours, its trail on the
+//! plane, and exports of its segments for Praat, ELAN and Audacity.
 
 use std::path::PathBuf;
 
@@ -7,8 +9,10 @@ use crossbeam_channel::Receiver;
 
 use super::plane::{plane, to_plane};
 use super::{ActiveModel, Message, Notifier, TabContext, View};
-use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, LabelRow, activation_word, adapt_rows, csv_line, valence_word};
+use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, LabelRow, activation_word, adapt_rows, csv_line, label_file, valence_word};
+use crate::classify::pipeline::Predictor;
 use crate::egemaps::{self, Rate};
+use crate::jobs::export::{ExportFormat, render};
 use crate::jobs::label::label_files;
 use crate::jobs::{CancelToken, Event};
 
@@ -36,11 +40,64 @@ struct Job {
     done: usize,
 }
 
-/// Pitch and loudness contours of the selected file.
+/// How the selected file is cut into segments for its timeline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Segments {
+    /// Whole file up to [`Segments::AUTO_WHOLE_UP_TO_S`], 3 s segments beyond.
+    Auto,
+    Whole,
+    Seconds(f64),
+}
+
+impl Segments {
+    /// Files up to this long are one segment in `Auto`.
+    pub const AUTO_WHOLE_UP_TO_S: f64 = 10.0;
+    pub const CHOICES: [Segments; 6] =
+        [Segments::Auto, Segments::Whole, Segments::Seconds(1.0), Segments::Seconds(2.0), Segments::Seconds(3.0), Segments::Seconds(5.0)];
+
+    /// Segment length for a file of `duration_s` (None: the whole file).
+    pub fn length_for(self, duration_s: f64) -> Option<f64> {
+        match self {
+            Segments::Auto => (duration_s > Self::AUTO_WHOLE_UP_TO_S).then_some(3.0),
+            Segments::Whole => None,
+            Segments::Seconds(s) => Some(s),
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Segments::Auto => format!("auto (3 s beyond {:.0} s)", Self::AUTO_WHOLE_UP_TO_S),
+            Segments::Whole => "whole file".into(),
+            Segments::Seconds(s) => format!("{s:.0} s"),
+        }
+    }
+}
+
+/// The selected file: contours, and its segments' labels when it is cut into segments.
 pub struct Detail {
     pub index: usize,
     pub f0: Vec<[f64; 2]>,
     pub loudness: Vec<[f64; 2]>,
+    pub duration_s: f64,
+    /// Segment length used (None: the whole file, one row).
+    pub segment_s: Option<f64>,
+    /// One row per segment (the file's own row when not segmented).
+    pub segments: Vec<LabelRow>,
+}
+
+/// Width of the detail plots' y axes, so that their time axes line up.
+const AXIS_W: f32 = 28.0;
+
+/// Axis ticks in seconds for short files, minutes:seconds for long ones.
+pub fn time_tick(seconds: f64, long: bool) -> String {
+    if long {
+        let s = seconds.max(0.0).round() as u64;
+        format!("{}:{:02}", s / 60, s % 60)
+    } else if seconds.fract().abs() < 1e-9 {
+        format!("{seconds:.0}")
+    } else {
+        format!("{seconds:.1}")
+    }
 }
 
 pub struct FilesTab {
@@ -54,6 +111,8 @@ pub struct FilesTab {
     pub path_input: String,
     /// Batch adaptation: the features standardised by this table's own statistics.
     pub adapt: bool,
+    /// How the selected file's timeline is segmented.
+    pub segments: Segments,
 }
 
 impl Default for FilesTab {
@@ -67,6 +126,7 @@ impl Default for FilesTab {
             detail_rx: None,
             path_input: String::new(),
             adapt: false,
+            segments: Segments::Auto,
         }
     }
 }
@@ -192,11 +252,15 @@ impl FilesTab {
         finished
     }
 
-    fn select(&mut self, index: usize, egui: &egui::Context) {
+    /// Selects a file and analyses it in the background: contours and, when it is long enough
+    /// (see [`Segments`]), its segments' labels with `predictor`.
+    pub fn select(&mut self, index: usize, predictor: Option<std::sync::Arc<Predictor>>, egui: &egui::Context) {
         self.selected = Some(index);
         self.detail = None;
         let Some(row) = self.rows.get(index) else { return };
         let path = row.path.clone();
+        let own = row.result.clone();
+        let segments = self.segments;
         let (tx, rx) = crossbeam_channel::bounded(1);
         let tx = Notifier::new(tx, egui);
         std::thread::spawn(move || {
@@ -205,16 +269,31 @@ impl FilesTab {
                 let t = |i: usize| lld.row_time(i).0;
                 let f0 = lld.column("F0semitoneFrom27.5Hz_sma3nz").unwrap_or_default();
                 let loud = lld.column("Loudness_sma3").unwrap_or_default();
+                let segment_s = segments.length_for(an.duration_s);
+                let rows = match (segment_s, &predictor) {
+                    (Some(s), Some(p)) => label_file(&path, p, Some(s)),
+                    _ => own.into_iter().map(|r| LabelRow { window: Some((0.0, an.duration_s)), ..r }).collect(),
+                };
                 Detail {
                     index,
                     // Unvoiced frames (0) are left out so the pitch line shows voiced stretches.
                     f0: f0.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(i, v)| [t(i), *v]).collect(),
                     loudness: loud.iter().enumerate().map(|(i, v)| [t(i), *v]).collect(),
+                    duration_s: an.duration_s,
+                    segment_s: if predictor.is_some() { segment_s } else { None },
+                    segments: rows,
                 }
             });
             tx.send(r);
         });
         self.detail_rx = Some(rx);
+    }
+
+    /// The selected file's segments in an annotation format (None without a detail).
+    pub fn export_selected(&self, format: ExportFormat) -> Option<String> {
+        let d = self.detail.as_ref().filter(|d| Some(d.index) == self.selected)?;
+        let row = self.rows.get(d.index)?;
+        render(format, &d.segments, &row.path)
     }
 
     pub fn csv(&self) -> String {
@@ -332,13 +411,13 @@ impl FilesTab {
             let table_w = (ui.available_width() - detail_w - 10.0).max(300.0);
             ui.vertical(|ui| {
                 ui.set_width(table_w);
-                self.table(ui, cx.egui);
+                self.table(ui, model.map(|m| m.predictor.clone()), cx.egui);
             });
-            ui.vertical(|ui| self.detail_ui(ui, detail_w));
+            ui.vertical(|ui| self.detail_ui(ui, detail_w, cx));
         });
     }
 
-    fn table(&mut self, ui: &mut egui::Ui, egui: &egui::Context) {
+    fn table(&mut self, ui: &mut egui::Ui, predictor: Option<std::sync::Arc<Predictor>>, egui: &egui::Context) {
         let order = self.sorted_indices();
         let mut clicked_row = None;
         let mut sort_click = None;
@@ -393,11 +472,11 @@ impl FilesTab {
             self.sort = if self.sort.0 == c { (c, !self.sort.1) } else { (c, true) };
         }
         if let Some(i) = clicked_row {
-            self.select(i, egui);
+            self.select(i, predictor, egui);
         }
     }
 
-    fn detail_ui(&mut self, ui: &mut egui::Ui, width: f32) {
+    fn detail_ui(&mut self, ui: &mut egui::Ui, width: f32, cx: &mut TabContext<'_>) {
         ui.set_width(width);
         let Some(i) = self.selected else {
             ui.label(egui::RichText::new("Select a file to see its contours").weak());
@@ -405,25 +484,127 @@ impl FilesTab {
         };
         let Some(row) = self.rows.get(i) else { return };
         ui.strong(&row.name);
-        let point = row.result.as_ref().and_then(|r| r.prediction).map(|p| to_plane(p.valence_score, p.activation_score));
-        plane(ui, width.min(260.0), &point.into_iter().collect::<Vec<_>>(), true);
-        match &self.detail {
-            Some(d) if d.index == i => {
+        let mut reselect = false;
+        ui.horizontal(|ui| {
+            ui.label("segments");
+            egui::ComboBox::from_id_salt("files-segments").selected_text(self.segments.label()).show_ui(ui, |ui| {
+                for c in Segments::CHOICES {
+                    reselect |= ui.selectable_value(&mut self.segments, c, c.label()).changed();
+                }
+            });
+        });
+        let detail = self.detail.as_ref().filter(|d| d.index == i);
+        // The trail: every labelled segment's point, in order; the whole file's when not segmented.
+        let trail: Vec<egui::Vec2> = match detail {
+            Some(d) => d.segments.iter().filter_map(|r| r.prediction).map(|p| to_plane(p.valence_score, p.activation_score)).collect(),
+            None => {
+                row.result.as_ref().and_then(|r| r.prediction).map(|p| to_plane(p.valence_score, p.activation_score)).into_iter().collect()
+            }
+        };
+        plane(ui, width.min(240.0), &trail, true);
+        match detail {
+            Some(d) => {
+                let long = d.duration_s > 120.0;
+                let group = egui::Id::unique("file-detail-time");
+                let ticks = move |m: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>| time_tick(m.value, long);
+                if d.segment_s.is_some() {
+                    let step = |f: &dyn Fn(&crate::classify::pipeline::Prediction) -> f64| -> Vec<[f64; 2]> {
+                        d.segments
+                            .iter()
+                            .filter_map(|r| Some((r.window?, r.prediction.as_ref().map(f)?)))
+                            .map(|((a, b), v)| [(a + b) / 2.0, v])
+                            .collect()
+                    };
+                    ui.horizontal(|ui| {
+                        ui.label(egui::RichText::new("● activation").color(egui::Color32::from_rgb(240, 140, 60)));
+                        ui.label(egui::RichText::new("● valence").color(egui::Color32::from_rgb(90, 200, 120)));
+                        ui.label(egui::RichText::new("▮ no speech").weak());
+                        ui.label(egui::RichText::new(format!("{:.0} s segments", d.segment_s.unwrap_or(0.0))).weak());
+                    });
+                    let act = step(&|p| p.activation_score);
+                    let val = step(&|p| p.valence_score);
+                    egui_plot::Plot::new("detail-timeline")
+                        .height(100.0)
+                        .include_y(0.0)
+                        .include_y(1.0)
+                        .y_axis_label("score")
+                        .y_axis_min_width(AXIS_W)
+                        .include_x(0.0)
+                        .include_x(d.duration_s)
+                        .link_axis(group, [true, false])
+                        .x_axis_formatter(ticks)
+                        .allow_scroll(false)
+                        .show(ui, |p| {
+                            for r in d.segments.iter().filter(|r| r.no_speech) {
+                                if let Some((a, b)) = r.window {
+                                    p.span(egui_plot::Span::new("", a..=b).fill(egui::Color32::from_gray(60).gamma_multiply(0.5)));
+                                }
+                            }
+                            // One point per segment, at its middle, joined in time order.
+                            for (name, pts, color) in [
+                                ("activation", act, egui::Color32::from_rgb(240, 140, 60)),
+                                ("valence", val, egui::Color32::from_rgb(90, 200, 120)),
+                            ] {
+                                p.line(egui_plot::Line::new(name, egui_plot::PlotPoints::from(pts.clone())).color(color));
+                                p.points(egui_plot::Points::new(name, egui_plot::PlotPoints::from(pts)).radius(2.5).color(color));
+                            }
+                            p.hline(egui_plot::HLine::new("", 0.5).color(egui::Color32::from_gray(90)));
+                        });
+                }
                 let f0 = egui_plot::PlotPoints::from(d.f0.clone());
-                egui_plot::Plot::new("detail-f0").height(110.0).y_axis_label("F0 (st)").allow_scroll(false).show(ui, |p| {
-                    p.points(egui_plot::Points::new("F0", f0).radius(1.5).color(egui::Color32::from_rgb(230, 90, 60)));
-                });
+                egui_plot::Plot::new("detail-f0")
+                    .height(90.0)
+                    .y_axis_label("F0 (st)")
+                    .y_axis_min_width(AXIS_W)
+                    .include_x(0.0)
+                    .include_x(d.duration_s)
+                    .link_axis(group, [true, false])
+                    .x_axis_formatter(ticks)
+                    .allow_scroll(false)
+                    .show(ui, |p| {
+                        p.points(egui_plot::Points::new("F0", f0).radius(1.5).color(egui::Color32::from_rgb(230, 90, 60)));
+                    });
                 let l = egui_plot::PlotPoints::from(d.loudness.clone());
-                egui_plot::Plot::new("detail-loudness").height(110.0).y_axis_label("loudness").x_axis_label("s").allow_scroll(false).show(
-                    ui,
-                    |p| {
+                egui_plot::Plot::new("detail-loudness")
+                    .height(90.0)
+                    .y_axis_label("loudness")
+                    .y_axis_min_width(AXIS_W)
+                    .include_x(0.0)
+                    .include_x(d.duration_s)
+                    .x_axis_label(if long { "min:s" } else { "s" })
+                    .link_axis(group, [true, false])
+                    .x_axis_formatter(ticks)
+                    .allow_scroll(false)
+                    .show(ui, |p| {
                         p.line(egui_plot::Line::new("loudness", l).color(egui::Color32::from_rgb(70, 150, 240)));
-                    },
-                );
+                    });
+                let dialogs = cx.services.dialogs.as_ref();
+                ui.horizontal(|ui| {
+                    ui.label("export");
+                    for (format, title) in
+                        [(ExportFormat::Textgrid, "TextGrid…"), (ExportFormat::Eaf, "ELAN…"), (ExportFormat::Audacity, "Audacity…")]
+                    {
+                        if ui.button(title).clicked() {
+                            let stem = row.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "labels".into());
+                            let suggested = format!("{stem}.{}", format.extension());
+                            if let (Some(p), Some(text)) =
+                                (dialogs.save_export(&suggested, format.extension()), self.export_selected(format))
+                            {
+                                match crate::fsutil::write_atomic(&p, |w| w.write_all(text.as_bytes())) {
+                                    Ok(()) => cx.messages.push(Message::Notice(format!("saved {}", p.display()))),
+                                    Err(e) => cx.messages.push(Message::Error(format!("{}: {e}", p.display()))),
+                                }
+                            }
+                        }
+                    }
+                });
             }
             _ => {
                 ui.spinner();
             }
+        }
+        if reselect {
+            self.select(i, cx.model.map(|m| m.predictor.clone()), cx.egui);
         }
     }
 }

@@ -32,6 +32,11 @@ pub trait Dialogs {
     fn pick_folder(&self, title: &str) -> Option<PathBuf>;
     fn pick_csv(&self, title: &str) -> Option<PathBuf>;
     fn save_csv(&self, suggested: &str) -> Option<PathBuf>;
+    /// Where to save an annotation export with extension `ext` (default: the CSV dialog).
+    fn save_export(&self, suggested: &str, ext: &str) -> Option<PathBuf> {
+        let _ = ext;
+        self.save_csv(suggested)
+    }
 }
 
 /// Native dialogs (rfd).
@@ -49,6 +54,9 @@ impl Dialogs for NativeDialogs {
     }
     fn save_csv(&self, suggested: &str) -> Option<PathBuf> {
         rfd::FileDialog::new().set_file_name(suggested).add_filter("CSV", &["csv"]).save_file()
+    }
+    fn save_export(&self, suggested: &str, ext: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new().set_file_name(suggested).add_filter(ext, &[ext]).save_file()
     }
 }
 
