@@ -135,6 +135,22 @@ fn files_tab_shows_a_long_files_timeline_and_exports_it() {
     h.state_mut().messages.clear();
     h.run_steps(3);
     snapshot(&mut h, "files-long");
+    // Playback through the default output (PulseAudio's null sink under scripts/test.sh): the
+    // cursor moves, and Space stops it.
+    assert!(std::env::var_os("PULSE_SERVER").is_some(), "PulseAudio is not running: run the suite with scripts/test.sh");
+    h.get_by_label("▶ Play").click();
+    h.run_steps(2);
+    assert!(h.state().files.player.is_some(), "{:?}", h.state().messages.iter().map(|m| m.text().to_string()).collect::<Vec<_>>());
+    let t0 = h.state().files.playback_position().unwrap_or(0.0);
+    run_until(&mut h, 20, "the cursor to move", |a| a.files.playback_position().is_some_and(|t| t > t0 + 0.2));
+    h.key_press(egui::Key::Space);
+    h.run_steps(2);
+    assert!(h.state().files.player.is_none(), "Space stops playback");
+    // Playing one segment stops at its end.
+    h.state_mut().files.toggle_playback(Some((3.0, 3.5)), &mut Vec::new());
+    let (a, b) = h.state().files.player.as_ref().map(|(_, p)| p.range_s()).unwrap();
+    assert!((a - 3.0).abs() < 1e-3 && (b - 3.5).abs() < 1e-3);
+    run_until(&mut h, 20, "the segment to end", |a| a.files.player.is_none());
 }
 
 fn d_len(h: &Harness<'_, ValarApp>) -> usize {

@@ -113,6 +113,8 @@ pub struct FilesTab {
     pub adapt: bool,
     /// How the selected file's timeline is segmented.
     pub segments: Segments,
+    /// Playback of the selected file (or of one of its segments), and the file's row index.
+    pub player: Option<(usize, crate::audio::Player)>,
 }
 
 impl Default for FilesTab {
@@ -127,6 +129,7 @@ impl Default for FilesTab {
             path_input: String::new(),
             adapt: false,
             segments: Segments::Auto,
+            player: None,
         }
     }
 }
@@ -224,6 +227,9 @@ impl FilesTab {
     }
 
     pub fn poll(&mut self, notes: &mut Vec<Message>) -> bool {
+        if self.player.as_ref().is_some_and(|(_, p)| p.is_finished()) {
+            self.player = None;
+        }
         let mut finished = false;
         if let Some(j) = &mut self.job {
             for (i, row) in j.rx.try_iter() {
@@ -255,6 +261,9 @@ impl FilesTab {
     /// Selects a file and analyses it in the background: contours and, when it is long enough
     /// (see [`Segments`]), its segments' labels with `predictor`.
     pub fn select(&mut self, index: usize, predictor: Option<std::sync::Arc<Predictor>>, egui: &egui::Context) {
+        if self.player.as_ref().is_some_and(|(i, _)| *i != index) {
+            self.player = None;
+        }
         self.selected = Some(index);
         self.detail = None;
         let Some(row) = self.rows.get(index) else { return };
@@ -287,6 +296,26 @@ impl FilesTab {
             tx.send(r);
         });
         self.detail_rx = Some(rx);
+    }
+
+    /// Plays the selected file from `from_s` to `to_s` (the whole file: 0 to its duration), or
+    /// stops what is playing.
+    pub fn toggle_playback(&mut self, range: Option<(f64, f64)>, notes: &mut Vec<Message>) {
+        if self.player.take().is_some() && range.is_none() {
+            return;
+        }
+        let Some(i) = self.selected else { return };
+        let Some(row) = self.rows.get(i) else { return };
+        let (a, b) = range.unwrap_or((0.0, f64::INFINITY));
+        match crate::audio::Player::play(&row.path, a, b) {
+            Ok(p) => self.player = Some((i, p)),
+            Err(e) => notes.push(Message::Error(format!("cannot play {}: {e}", row.name))),
+        }
+    }
+
+    /// Playback position in the selected file, while it plays.
+    pub fn playback_position(&self) -> Option<f64> {
+        self.player.as_ref().filter(|(i, p)| Some(*i) == self.selected && !p.is_finished()).map(|(_, p)| p.position_s())
     }
 
     /// The selected file's segments in an annotation format (None without a detail).
@@ -493,6 +522,22 @@ impl FilesTab {
                 }
             });
         });
+        let playing = self.playback_position();
+        let mut play: Option<Option<(f64, f64)>> = None;
+        ui.horizontal(|ui| {
+            let label = if self.player.is_some() { "■ Stop" } else { "▶ Play" };
+            if ui.button(label).on_hover_text("Space plays and stops; click the timeline to play one segment").clicked() {
+                play = Some(None);
+            }
+            if let Some(t) = playing {
+                let long = self.detail.as_ref().is_some_and(|d| d.duration_s > 120.0);
+                ui.label(egui::RichText::new(time_tick(t, long)).monospace());
+                ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
+            }
+        });
+        if ui.ctx().input(|inp| inp.key_pressed(egui::Key::Space)) && !ui.ctx().egui_wants_keyboard_input() {
+            play = Some(None);
+        }
         let detail = self.detail.as_ref().filter(|d| d.index == i);
         // The trail: every labelled segment's point, in order; the whole file's when not segmented.
         let trail: Vec<egui::Vec2> = match detail {
@@ -523,7 +568,7 @@ impl FilesTab {
                     });
                     let act = step(&|p| p.activation_score);
                     let val = step(&|p| p.valence_score);
-                    egui_plot::Plot::new("detail-timeline")
+                    let timeline = egui_plot::Plot::new("detail-timeline")
                         .height(100.0)
                         .include_y(0.0)
                         .include_y(1.0)
@@ -534,7 +579,11 @@ impl FilesTab {
                         .link_axis(group, [true, false])
                         .x_axis_formatter(ticks)
                         .allow_scroll(false)
+                        .allow_drag(false)
                         .show(ui, |p| {
+                            if let Some(t) = playing {
+                                p.vline(egui_plot::VLine::new("", t).color(egui::Color32::WHITE));
+                            }
                             for r in d.segments.iter().filter(|r| r.no_speech) {
                                 if let Some((a, b)) = r.window {
                                     p.span(egui_plot::Span::new("", a..=b).fill(egui::Color32::from_gray(60).gamma_multiply(0.5)));
@@ -549,7 +598,15 @@ impl FilesTab {
                                 p.points(egui_plot::Points::new(name, egui_plot::PlotPoints::from(pts)).radius(2.5).color(color));
                             }
                             p.hline(egui_plot::HLine::new("", 0.5).color(egui::Color32::from_gray(90)));
+                            p.pointer_coordinate()
                         });
+                    // A click on the timeline plays the segment under it.
+                    if timeline.response.clicked()
+                        && let Some(pt) = timeline.inner
+                        && let Some((a, b)) = d.segments.iter().filter_map(|r| r.window).find(|(a, b)| (*a..*b).contains(&pt.x))
+                    {
+                        play = Some(Some((a, b)));
+                    }
                 }
                 let f0 = egui_plot::PlotPoints::from(d.f0.clone());
                 egui_plot::Plot::new("detail-f0")
@@ -562,6 +619,9 @@ impl FilesTab {
                     .x_axis_formatter(ticks)
                     .allow_scroll(false)
                     .show(ui, |p| {
+                        if let Some(t) = playing {
+                            p.vline(egui_plot::VLine::new("", t).color(egui::Color32::WHITE));
+                        }
                         p.points(egui_plot::Points::new("F0", f0).radius(1.5).color(egui::Color32::from_rgb(230, 90, 60)));
                     });
                 let l = egui_plot::PlotPoints::from(d.loudness.clone());
@@ -576,6 +636,9 @@ impl FilesTab {
                     .x_axis_formatter(ticks)
                     .allow_scroll(false)
                     .show(ui, |p| {
+                        if let Some(t) = playing {
+                            p.vline(egui_plot::VLine::new("", t).color(egui::Color32::WHITE));
+                        }
                         p.line(egui_plot::Line::new("loudness", l).color(egui::Color32::from_rgb(70, 150, 240)));
                     });
                 let dialogs = cx.services.dialogs.as_ref();
@@ -602,6 +665,9 @@ impl FilesTab {
             _ => {
                 ui.spinner();
             }
+        }
+        if let Some(range) = play {
+            self.toggle_playback(range, cx.messages);
         }
         if reselect {
             self.select(i, cx.model.map(|m| m.predictor.clone()), cx.egui);

@@ -1,14 +1,17 @@
 //! Audio in: files of any supported format and rate, the microphone, and a file played as if
-//! it were a microphone. Everything leaves this module as mono `f32`.
+//! it were a microphone. Everything leaves this module as mono `f32`. Audio out: a stretch of a
+//! recording played through the default output device.
 
 mod decode;
 mod error;
 mod live;
+mod playback;
 mod resample;
 
 pub use decode::{AUDIO_EXTENSIONS, Audio, AudioInfo, MAX_RATE, MIN_RATE, decode_file, is_audio_path, stream_file};
 pub use error::AudioError;
 pub use live::{InputDevice, LiveEvent, LiveInput, input_devices, record, write_wav};
+pub use playback::Player;
 pub use resample::{CANONICAL_RATE, StreamResampler, resample};
 
 /// Signals with known answers (tones, seeded noise, glottal pulses, vowels), from the extractor's crate.
