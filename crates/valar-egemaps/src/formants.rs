@@ -25,8 +25,6 @@ pub(crate) struct Formants {
 pub(crate) struct FormantAnalyzer {
     /// Output samples of the inverse DFT.
     n_out: usize,
-    /// Row length of the tables (n_out rounded up to a multiple of [`LANES`]).
-    stride: usize,
     /// Highest bin used + 1 (bins 1..b_max).
     b_max: usize,
     nfft: usize,
@@ -54,21 +52,24 @@ impl FormantAnalyzer {
         // neighbouring outputs sit side by side in one vector.
         let stride = n_out.div_ceil(LANES) * LANES;
         let tables = shared_tables(g.fs as u32, || {
+            // Laid out [block of LANES outputs][bin][lane]: the resampler then reads each table
+            // front to back, LANES values at a time.
             let mut cos = vec![0.0f32; stride * b_max];
             let mut sin = vec![0.0f32; stride * b_max];
             for i in 0..n_out {
+                let (blk, lane) = (i / LANES, i % LANES);
                 for b in 1..b_max {
                     let arg = 2.0 * std::f64::consts::PI * (b * i) as f64 / nu;
                     // openSMILE keeps these tables in f32.
-                    cos[b * stride + i] = arg.cos() as f32;
-                    sin[b * stride + i] = arg.sin() as f32;
+                    let k = (blk * b_max + b) * LANES + lane;
+                    cos[k] = arg.cos() as f32;
+                    sin[k] = arg.sin() as f32;
                 }
             }
             (cos, sin)
         });
         Self {
             n_out,
-            stride,
             b_max,
             nfft: g.nfft20,
             window: hamming(g.l20).into_iter().map(|w| w as f32).collect(),
@@ -95,24 +96,22 @@ impl FormantAnalyzer {
         let spectrum = &self.spectrum;
         let half = (self.nfft / 2) as f32;
         let dc = spectrum[0];
-        let n = self.stride;
         let (cos, sin) = (&self.tables.0, &self.tables.1);
         // QUIRK: DC is not halved; bins 1..B-1 only. Ooura's layout holds bin b's cosine sum at
         // 2b and its sine sum at 2b + 1, which is what openSMILE's resampler multiplies. Each
         // output is accumulated in f32 in openSMILE's order (DC, then cos and sin term of every
         // bin); eight outputs advance together, which changes nothing in any one sum.
-        for i0 in (0..n).step_by(LANES) {
+        let per_block = self.b_max * LANES;
+        for ((y, c_blk), s_blk) in self.y.chunks_exact_mut(LANES).zip(cos.chunks_exact(per_block)).zip(sin.chunks_exact(per_block)) {
             let mut acc = [dc; LANES];
-            for b in 1..self.b_max {
+            for (b, (c, s)) in c_blk.chunks_exact(LANES).zip(s_blk.chunks_exact(LANES)).enumerate().skip(1) {
                 let (re, im) = (spectrum[2 * b], spectrum[2 * b + 1]);
-                let c: &[f32; LANES] = cos[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
-                let s: &[f32; LANES] = sin[b * n + i0..b * n + i0 + LANES].try_into().unwrap_or(&[0.0; LANES]);
-                for (a, (cl, sl)) in acc.iter_mut().zip(c.iter().zip(s)) {
-                    *a += re * cl;
-                    *a += im * sl;
+                for l in 0..LANES {
+                    acc[l] += re * c[l];
+                    acc[l] += im * s[l];
                 }
             }
-            for (y, a) in self.y[i0..i0 + LANES].iter_mut().zip(&acc) {
+            for (y, a) in y.iter_mut().zip(&acc) {
                 *y = a / half;
             }
         }
