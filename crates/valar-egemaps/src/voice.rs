@@ -24,6 +24,8 @@ pub(crate) struct JitterAnalyzer {
     last_jitter: f32,
     last_shimmer: f32,
     cc: Vec<f64>,
+    /// Prefix sums of the samples and of their squares from the current period's start.
+    prefix: Vec<(f64, f64)>,
 }
 
 /// Jitter (local) and shimmer (local, dB) of one frame.
@@ -48,6 +50,7 @@ impl JitterAnalyzer {
             last_jitter: 0.0,
             last_shimmer: 0.0,
             cc: Vec::new(),
+            prefix: Vec::new(),
         }
     }
 
@@ -94,10 +97,20 @@ impl JitterAnalyzer {
             self.cc.resize(k_len + 1, 0.0);
             let mut start = 0i64;
             while start < n - 2 * t0max - 1 {
+                let s = start as usize;
+                // Sums over both halves of every lag come from prefix sums; only the lagged
+                // product needs a pass per lag.
+                self.prefix.clear();
+                self.prefix.push((0.0, 0.0));
+                let (mut p, mut q) = (0.0f64, 0.0f64);
+                for &v in &seg[s..s + 2 * t0max as usize] {
+                    p += v as f64;
+                    q += v as f64 * v as f64;
+                    self.prefix.push((p, q));
+                }
                 for tau in t0min..=t0max {
-                    let s = start as usize;
                     let tau_u = tau as usize;
-                    self.cc[(tau - t0min) as usize] = cross_corr(&seg[s..s + tau_u], &seg[s + tau_u..s + 2 * tau_u]);
+                    self.cc[(tau - t0min) as usize] = lag_corr(&seg[s..s + 2 * tau_u], tau_u, &self.prefix);
                 }
                 let mut max_i: i64 = -1;
                 let mut max = 0.0;
@@ -164,11 +177,37 @@ impl JitterAnalyzer {
     }
 }
 
+/// Pearson correlation of `x[..tau]` with `x[tau..2 tau]` from the prefix sums `pre` of `x` and
+/// of its squares (`pre[i]` = sums over `x[..i]`): one pass over the lagged product. Equal to
+/// [`cross_corr`] up to rounding; NaN when a half is constant.
+fn lag_corr(x: &[f32], tau: usize, pre: &[(f64, f64)]) -> f64 {
+    const L: usize = 4;
+    let (a, b) = (&x[..tau], &x[tau..2 * tau]);
+    let mut sxy = [0.0f64; L];
+    for (ca, cb) in a.chunks_exact(L).zip(b.chunks_exact(L)) {
+        for l in 0..L {
+            sxy[l] += ca[l] as f64 * cb[l] as f64;
+        }
+    }
+    let tail = tau - tau % L;
+    let sxy = sxy.iter().sum::<f64>() + a[tail..].iter().zip(&b[tail..]).map(|(&u, &v)| u as f64 * v as f64).sum::<f64>();
+    let n = tau as f64;
+    let (sx, sxx) = (pre[tau].0, pre[tau].1);
+    let (sy, syy) = (pre[2 * tau].0 - sx, pre[2 * tau].1 - sxx);
+    let vx = sxx - sx * sx / n;
+    let vy = syy - sy * sy / n;
+    if vx <= 0.0 || vy <= 0.0 {
+        return f64::NAN;
+    }
+    (sxy - sx * sy / n) / (vx.sqrt() * vy.sqrt())
+}
+
 /// Pearson correlation of two equally long segments (NaN for a constant segment).
 ///
 /// Sums run in four interleaved f64 lanes (the loop is then bound by throughput, not by the
 /// latency of one long chain of additions); only the choice of the best lag uses the value, and
 /// the lanes change it by rounding in the last bits of an f64.
+#[cfg(test)]
 fn cross_corr(x: &[f32], y: &[f32]) -> f64 {
     const L: usize = 4;
     let n = x.len().min(y.len());
@@ -484,6 +523,27 @@ mod tests {
         let x: Vec<f32> = (0..50).map(|i| (i as f32 * 0.3).sin()).collect();
         assert!((cross_corr(&x, &x) - 1.0).abs() < 1e-12);
         assert!(cross_corr(&[1.0; 4], &[1.0; 4]).is_nan());
+        // The prefix-sum form agrees with the two-pass one.
+        let x: Vec<f32> = (0..400).map(|i| ((i as f32) * 0.07).sin() + 0.3 * ((i * 7919 % 97) as f32 / 97.0)).collect();
+        let mut pre = vec![(0.0, 0.0)];
+        let (mut p, mut q) = (0.0f64, 0.0f64);
+        for &v in &x {
+            p += v as f64;
+            q += v as f64 * v as f64;
+            pre.push((p, q));
+        }
+        for tau in [37usize, 90, 150, 200] {
+            let want = cross_corr(&x[..tau], &x[tau..2 * tau]);
+            assert!((lag_corr(&x, tau, &pre) - want).abs() < 1e-12, "lag {tau}");
+        }
+        assert!(
+            lag_corr(
+                &[0.5; 8],
+                4,
+                &[(0.0, 0.0), (0.5, 0.25), (1.0, 0.5), (1.5, 0.75), (2.0, 1.0), (2.5, 1.25), (3.0, 1.5), (3.5, 1.75), (4.0, 2.0)]
+            )
+            .is_nan()
+        );
     }
 
     #[test]
