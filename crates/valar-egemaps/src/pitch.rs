@@ -57,7 +57,9 @@ impl ShsAnalyzer {
         let interval: Vec<usize> = target_x
             .iter()
             .map(|&v| {
-                let hi = src_x.iter().position(|&u| u >= v).unwrap_or(k - 1).max(1);
+                // The first source abscissa ≥ v (they ascend): a binary search, not a scan.
+                let first = src_x.partition_point(|&u| u < v);
+                let hi = if first < k { first } else { k - 1 }.max(1);
                 hi - 1
             })
             .collect();
