@@ -87,6 +87,46 @@ pub struct Detail {
 
 /// Width of the detail plots' y axes, so that their time axes line up.
 const AXIS_W: f32 = 28.0;
+/// Beyond this length, times read m:ss.
+const LONG_FILE_S: f64 = 120.0;
+const ACTIVATION_COLOR: egui::Color32 = egui::Color32::from_rgb(240, 140, 60);
+const VALENCE_COLOR: egui::Color32 = egui::Color32::from_rgb(90, 200, 120);
+
+impl Detail {
+    fn is_long(&self) -> bool {
+        self.duration_s > LONG_FILE_S
+    }
+
+    /// One of the detail's plots over the file's time axis: 0 to its duration, linked to the
+    /// others in `group`, ticks in s or m:ss, y axes of one width so the time axes line up.
+    fn time_plot(&self, id: &str, height: f32, y_label: &str, group: egui::Id) -> egui_plot::Plot<'static> {
+        let long = self.is_long();
+        egui_plot::Plot::new(id.to_string())
+            .height(height)
+            .y_axis_label(y_label.to_string())
+            .y_axis_min_width(AXIS_W)
+            .include_x(0.0)
+            .include_x(self.duration_s)
+            .link_axis(group, [true, false])
+            .x_axis_formatter(move |m, _| time_tick(m.value, long))
+            .allow_scroll(false)
+    }
+}
+
+/// The playback cursor, where something plays.
+fn cursor(p: &mut egui_plot::PlotUi<'_>, playing: Option<f64>) {
+    if let Some(t) = playing {
+        p.vline(egui_plot::VLine::new("", t).color(egui::Color32::WHITE));
+    }
+}
+
+/// Writes `text` to `path` atomically and says how that went.
+fn save_text(path: &std::path::Path, text: &str, notes: &mut Vec<Message>) {
+    match crate::fsutil::write_atomic(path, |w| w.write_all(text.as_bytes())) {
+        Ok(()) => notes.push(Message::Notice(format!("saved {}", path.display()))),
+        Err(e) => notes.push(Message::Error(format!("{}: {e}", path.display()))),
+    }
+}
 
 /// Axis ticks in seconds for short files, minutes:seconds for long ones.
 pub fn time_tick(seconds: f64, long: bool) -> String {
@@ -398,11 +438,7 @@ impl FilesTab {
             if ui.add_enabled(has_results, egui::Button::new("Export CSV…")).clicked()
                 && let Some(p) = dialogs.save_csv("labels.csv")
             {
-                let text = self.csv();
-                match crate::fsutil::write_atomic(&p, |w| w.write_all(text.as_bytes())) {
-                    Ok(()) => notes.push(Message::Notice(format!("saved {}", p.display()))),
-                    Err(e) => notes.push(Message::Error(format!("{}: {e}", p.display()))),
-                }
+                save_text(&p, &self.csv(), notes);
             }
             let adapt = ui
                 .add_enabled(self.job.is_none(), egui::Checkbox::new(&mut self.adapt, "adapt to this batch"))
@@ -530,7 +566,7 @@ impl FilesTab {
                 play = Some(None);
             }
             if let Some(t) = playing {
-                let long = self.detail.as_ref().is_some_and(|d| d.duration_s > 120.0);
+                let long = self.detail.as_ref().is_some_and(Detail::is_long);
                 ui.label(egui::RichText::new(time_tick(t, long)).monospace());
                 ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
             }
@@ -549,9 +585,7 @@ impl FilesTab {
         plane(ui, width.min(240.0), &trail, true);
         match detail {
             Some(d) => {
-                let long = d.duration_s > 120.0;
                 let group = egui::Id::unique("file-detail-time");
-                let ticks = move |m: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>| time_tick(m.value, long);
                 if d.segment_s.is_some() {
                     let step = |f: &dyn Fn(&crate::classify::pipeline::Prediction) -> f64| -> Vec<[f64; 2]> {
                         d.segments
@@ -561,45 +595,32 @@ impl FilesTab {
                             .collect()
                     };
                     ui.horizontal(|ui| {
-                        ui.label(egui::RichText::new("● activation").color(egui::Color32::from_rgb(240, 140, 60)));
-                        ui.label(egui::RichText::new("● valence").color(egui::Color32::from_rgb(90, 200, 120)));
+                        ui.label(egui::RichText::new("● activation").color(ACTIVATION_COLOR));
+                        ui.label(egui::RichText::new("● valence").color(VALENCE_COLOR));
                         ui.label(egui::RichText::new("▮ no speech").weak());
                         ui.label(egui::RichText::new(format!("{:.0} s segments", d.segment_s.unwrap_or(0.0))).weak());
                     });
                     let act = step(&|p| p.activation_score);
                     let val = step(&|p| p.valence_score);
-                    let timeline = egui_plot::Plot::new("detail-timeline")
-                        .height(100.0)
-                        .include_y(0.0)
-                        .include_y(1.0)
-                        .y_axis_label("score")
-                        .y_axis_min_width(AXIS_W)
-                        .include_x(0.0)
-                        .include_x(d.duration_s)
-                        .link_axis(group, [true, false])
-                        .x_axis_formatter(ticks)
-                        .allow_scroll(false)
-                        .allow_drag(false)
-                        .show(ui, |p| {
-                            if let Some(t) = playing {
-                                p.vline(egui_plot::VLine::new("", t).color(egui::Color32::WHITE));
-                            }
-                            for r in d.segments.iter().filter(|r| r.no_speech) {
-                                if let Some((a, b)) = r.window {
-                                    p.span(egui_plot::Span::new("", a..=b).fill(egui::Color32::from_gray(60).gamma_multiply(0.5)));
+                    let timeline =
+                        d.time_plot("detail-timeline", 100.0, "score", group).include_y(0.0).include_y(1.0).allow_drag(false).show(
+                            ui,
+                            |p| {
+                                cursor(p, playing);
+                                for r in d.segments.iter().filter(|r| r.no_speech) {
+                                    if let Some((a, b)) = r.window {
+                                        p.span(egui_plot::Span::new("", a..=b).fill(egui::Color32::from_gray(60).gamma_multiply(0.5)));
+                                    }
                                 }
-                            }
-                            // One point per segment, at its middle, joined in time order.
-                            for (name, pts, color) in [
-                                ("activation", act, egui::Color32::from_rgb(240, 140, 60)),
-                                ("valence", val, egui::Color32::from_rgb(90, 200, 120)),
-                            ] {
-                                p.line(egui_plot::Line::new(name, egui_plot::PlotPoints::from(pts.clone())).color(color));
-                                p.points(egui_plot::Points::new(name, egui_plot::PlotPoints::from(pts)).radius(2.5).color(color));
-                            }
-                            p.hline(egui_plot::HLine::new("", 0.5).color(egui::Color32::from_gray(90)));
-                            p.pointer_coordinate()
-                        });
+                                // One point per segment, at its middle, joined in time order.
+                                for (name, pts, color) in [("activation", act, ACTIVATION_COLOR), ("valence", val, VALENCE_COLOR)] {
+                                    p.line(egui_plot::Line::new(name, egui_plot::PlotPoints::from(pts.clone())).color(color));
+                                    p.points(egui_plot::Points::new(name, egui_plot::PlotPoints::from(pts)).radius(2.5).color(color));
+                                }
+                                p.hline(egui_plot::HLine::new("", 0.5).color(egui::Color32::from_gray(90)));
+                                p.pointer_coordinate()
+                            },
+                        );
                     // A click on the timeline plays the segment under it.
                     if timeline.response.clicked()
                         && let Some(pt) = timeline.inner
@@ -609,38 +630,18 @@ impl FilesTab {
                     }
                 }
                 let f0 = egui_plot::PlotPoints::from(d.f0.clone());
-                egui_plot::Plot::new("detail-f0")
-                    .height(90.0)
-                    .y_axis_label("F0 (st)")
-                    .y_axis_min_width(AXIS_W)
-                    .include_x(0.0)
-                    .include_x(d.duration_s)
-                    .link_axis(group, [true, false])
-                    .x_axis_formatter(ticks)
-                    .allow_scroll(false)
-                    .show(ui, |p| {
-                        if let Some(t) = playing {
-                            p.vline(egui_plot::VLine::new("", t).color(egui::Color32::WHITE));
-                        }
-                        p.points(egui_plot::Points::new("F0", f0).radius(1.5).color(egui::Color32::from_rgb(230, 90, 60)));
-                    });
+                d.time_plot("detail-f0", 90.0, "F0 (st)", group).show(ui, |p| {
+                    cursor(p, playing);
+                    p.points(egui_plot::Points::new("F0", f0).radius(1.5).color(egui::Color32::from_rgb(230, 90, 60)));
+                });
                 let l = egui_plot::PlotPoints::from(d.loudness.clone());
-                egui_plot::Plot::new("detail-loudness")
-                    .height(90.0)
-                    .y_axis_label("loudness")
-                    .y_axis_min_width(AXIS_W)
-                    .include_x(0.0)
-                    .include_x(d.duration_s)
-                    .x_axis_label(if long { "min:s" } else { "s" })
-                    .link_axis(group, [true, false])
-                    .x_axis_formatter(ticks)
-                    .allow_scroll(false)
-                    .show(ui, |p| {
-                        if let Some(t) = playing {
-                            p.vline(egui_plot::VLine::new("", t).color(egui::Color32::WHITE));
-                        }
+                d.time_plot("detail-loudness", 90.0, "loudness", group).x_axis_label(if d.is_long() { "min:s" } else { "s" }).show(
+                    ui,
+                    |p| {
+                        cursor(p, playing);
                         p.line(egui_plot::Line::new("loudness", l).color(egui::Color32::from_rgb(70, 150, 240)));
-                    });
+                    },
+                );
                 let dialogs = cx.services.dialogs.as_ref();
                 ui.horizontal(|ui| {
                     ui.label("export");
@@ -653,10 +654,7 @@ impl FilesTab {
                             if let (Some(p), Some(text)) =
                                 (dialogs.save_export(&suggested, format.extension()), self.export_selected(format))
                             {
-                                match crate::fsutil::write_atomic(&p, |w| w.write_all(text.as_bytes())) {
-                                    Ok(()) => cx.messages.push(Message::Notice(format!("saved {}", p.display()))),
-                                    Err(e) => cx.messages.push(Message::Error(format!("{}: {e}", p.display()))),
-                                }
+                                save_text(&p, &text, cx.messages);
                             }
                         }
                     }
