@@ -11,6 +11,8 @@ use egui_kittest::{Harness, SnapshotOptions};
 use valar::app::{Dialogs, Services, Settings, Tab, ValarApp};
 
 mod common;
+
+use common::Part;
 use common::tiny_manifest;
 
 fn root() -> PathBuf {
@@ -103,16 +105,9 @@ fn files_tab_labels_a_folder_given_by_path() {
 #[test]
 fn files_tab_shows_a_long_files_timeline_and_exports_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let (calm, _) = valar::audio::decode_file(&root().join("assets/demo-calm.wav")).unwrap();
-    let (excited, _) = valar::audio::decode_file(&root().join("assets/demo-excited.wav")).unwrap();
-    let mut x = excited.samples.clone();
-    x.extend_from_slice(&vec![0.0; 3 * calm.sample_rate as usize]);
-    x.extend_from_slice(&calm.samples);
-    x.extend_from_slice(&excited.samples);
     let folder = tmp.path().join("long");
     std::fs::create_dir(&folder).unwrap();
-    valar::audio::write_wav(&folder.join("interview.wav"), &x, calm.sample_rate).unwrap();
-    let seconds = x.len() as f64 / calm.sample_rate as f64;
+    let seconds = common::long_recording(&folder.join("interview.wav"), &[Part::Excited, Part::Silence(3.0), Part::Calm, Part::Excited]);
     let answers = Answers::default();
     *answers.save.lock().unwrap() = Some(tmp.path().join("interview.TextGrid"));
     let mut h = app(Tab::Files, answers, tmp.path());

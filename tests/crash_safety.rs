@@ -69,12 +69,13 @@ fn timed(mut cmd: Command) -> (f64, std::process::Output) {
 fn killed_label_runs_leave_the_previous_file_or_a_complete_one_and_resume_matches_a_clean_run() {
     let dir = tempfile::tempdir().unwrap();
     let audio = folder(dir.path(), 24);
-    let clean = dir.path().join("clean.csv");
-    let (ms, o) = timed({
+    let label = |out: &Path| {
         let mut c = valar();
-        c.args(["label", "--jobs", "2", "-o"]).arg(&clean).arg(&audio);
+        c.args(["label", "--jobs", "2", "-o"]).arg(out).arg(&audio);
         c
-    });
+    };
+    let clean = dir.path().join("clean.csv");
+    let (ms, o) = timed(label(&clean));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let clean_text = std::fs::read_to_string(&clean).unwrap();
     // "Previous" output: a complete run over the first 8 recordings.
@@ -87,9 +88,7 @@ fn killed_label_runs_leave_the_previous_file_or_a_complete_one_and_resume_matche
     let mut killed = 0;
     for (k, at) in moments(7, 8, (ms * 1.2) as u64 + 20).into_iter().enumerate() {
         std::fs::write(&out, &previous_text).unwrap();
-        let mut c = valar();
-        c.args(["label", "--jobs", "2", "-o"]).arg(&out).arg(&audio);
-        let finished = run_and_kill(c, at);
+        let finished = run_and_kill(label(&out), at);
         killed += usize::from(!finished);
         let now = std::fs::read_to_string(&out).unwrap_or_default();
         assert!(now == previous_text || now == clean_text, "kill {k} at {at} ms left a partial output:\n{now}");
@@ -105,20 +104,19 @@ fn killed_label_runs_leave_the_previous_file_or_a_complete_one_and_resume_matche
 fn killed_extract_runs_leave_no_partial_csv() {
     let dir = tempfile::tempdir().unwrap();
     let audio = folder(dir.path(), 24);
-    let clean = dir.path().join("clean.csv");
-    let (ms, o) = timed({
+    let extract = |out: &Path, lld: &Path| {
         let mut c = valar();
-        c.args(["extract", "--jobs", "2", "-o"]).arg(&clean).arg(&audio).arg("--lld").arg(dir.path().join("clean-lld.csv"));
+        c.args(["extract", "--jobs", "2", "-o"]).arg(out).arg(&audio).arg("--lld").arg(lld);
         c
-    });
+    };
+    let clean = dir.path().join("clean.csv");
+    let (ms, o) = timed(extract(&clean, &dir.path().join("clean-lld.csv")));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let clean_text = std::fs::read_to_string(&clean).unwrap();
     let clean_lld = std::fs::read_to_string(dir.path().join("clean-lld.csv")).unwrap();
     for (k, at) in moments(11, 6, (ms * 1.2) as u64 + 20).into_iter().enumerate() {
         let (out, lld) = (dir.path().join(format!("out{k}.csv")), dir.path().join(format!("lld{k}.csv")));
-        let mut c = valar();
-        c.args(["extract", "--jobs", "2", "-o"]).arg(&out).arg(&audio).arg("--lld").arg(&lld);
-        run_and_kill(c, at);
+        run_and_kill(extract(&out, &lld), at);
         for (path, full) in [(&out, &clean_text), (&lld, &clean_lld)] {
             if let Ok(text) = std::fs::read_to_string(path) {
                 assert_eq!(&text, full, "kill {k} at {at} ms left a partial {}", path.display());

@@ -4,6 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
+use common::Part;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -119,15 +123,8 @@ fn segments_cover_the_recording() {
 #[test]
 fn segments_of_one_long_file_are_the_same_on_one_core_and_two() {
     let d = tempfile::tempdir().unwrap();
-    let (calm, _) = valar::audio::decode_file(&root().join("assets/demo-calm.wav")).unwrap();
-    let (excited, _) = valar::audio::decode_file(&root().join("assets/demo-excited.wav")).unwrap();
-    let mut x = Vec::new();
-    for _ in 0..4 {
-        x.extend_from_slice(&calm.samples);
-        x.extend_from_slice(&excited.samples);
-    }
     let long = d.path().join("long.wav");
-    valar::audio::write_wav(&long, &x, calm.sample_rate).unwrap();
+    common::long_recording(&long, &[Part::Calm, Part::Excited].repeat(4));
     let (one, two) = (d.path().join("one.csv"), d.path().join("two.csv"));
     for (jobs, csv) in [("1", &one), ("2", &two)] {
         let o = valar(&["label", "--segment", "1.5", "--jobs", jobs, "-o"], &[csv, &long]);
@@ -238,14 +235,8 @@ fn non_finite_samples_are_refused_with_how_many_and_where() {
 #[test]
 fn exports_are_read_by_praat_and_elan_readers() {
     let d = tempfile::tempdir().unwrap();
-    let (calm, _) = valar::audio::decode_file(&root().join("assets/demo-calm.wav")).unwrap();
-    let (excited, _) = valar::audio::decode_file(&root().join("assets/demo-excited.wav")).unwrap();
-    let mut x = excited.samples.clone();
-    x.extend_from_slice(&vec![0.0; calm.sample_rate as usize * 2]);
-    x.extend_from_slice(&calm.samples);
     let long = d.path().join("long.wav");
-    valar::audio::write_wav(&long, &x, calm.sample_rate).unwrap();
-    let seconds = x.len() as f64 / calm.sample_rate as f64;
+    let seconds = common::long_recording(&long, &[Part::Excited, Part::Silence(2.0), Part::Calm]);
     let segments = (seconds / 2.0).ceil() as usize;
     let csv = d.path().join("long.csv");
     let o = valar(&["label", "--segment", "2", "-o"], &[&csv, &long]);

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (each test crate uses some of them).
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -24,4 +25,34 @@ pub fn tiny_manifest(dir: &Path) -> PathBuf {
     let p = dir.join("manifest.csv");
     std::fs::write(&p, m).unwrap();
     p
+}
+
+/// A stretch of a made-up long recording.
+#[derive(Debug, Clone, Copy)]
+pub enum Part {
+    /// `assets/demo-calm.wav`.
+    Calm,
+    /// `assets/demo-excited.wav`.
+    Excited,
+    /// Digital silence of this many seconds.
+    Silence(f64),
+}
+
+/// Writes `parts` one after the other to the WAV file `path` (at the demo clips' rate) and
+/// returns the recording's length in seconds.
+pub fn long_recording(path: &Path, parts: &[Part]) -> f64 {
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let (calm, _) = valar::audio::decode_file(&assets.join("demo-calm.wav")).unwrap();
+    let (excited, _) = valar::audio::decode_file(&assets.join("demo-excited.wav")).unwrap();
+    let rate = calm.sample_rate;
+    let mut x = Vec::new();
+    for p in parts {
+        match *p {
+            Part::Calm => x.extend_from_slice(&calm.samples),
+            Part::Excited => x.extend_from_slice(&excited.samples),
+            Part::Silence(s) => x.extend(std::iter::repeat_n(0.0f32, (s * rate as f64) as usize)),
+        }
+    }
+    valar::audio::write_wav(path, &x, rate).unwrap();
+    x.len() as f64 / rate as f64
 }

@@ -202,39 +202,15 @@ fn lag_corr(x: &[f32], tau: usize, pre: &[(f64, f64)]) -> f64 {
     (sxy - sx * sy / n) / (vx.sqrt() * vy.sqrt())
 }
 
-/// Pearson correlation of two equally long segments (NaN for a constant segment).
-///
-/// Sums run in four interleaved f64 lanes (the loop is then bound by throughput, not by the
-/// latency of one long chain of additions); only the choice of the best lag uses the value, and
-/// the lanes change it by rounding in the last bits of an f64.
+/// Pearson correlation of two equally long segments (NaN for a constant segment): the
+/// two-pass definition [`lag_corr`] is checked against.
 #[cfg(test)]
 fn cross_corr(x: &[f32], y: &[f32]) -> f64 {
-    const L: usize = 4;
     let n = x.len().min(y.len());
-    let (x, y) = (&x[..n], &y[..n]);
-    let (mut sx, mut sy) = ([0.0f64; L], [0.0f64; L]);
-    for (cx, cy) in x.chunks_exact(L).zip(y.chunks_exact(L)) {
-        for l in 0..L {
-            sx[l] += cx[l] as f64;
-            sy[l] += cy[l] as f64;
-        }
-    }
-    let tail = n - n % L;
-    let mut mx = sx.iter().sum::<f64>() + x[tail..].iter().map(|&v| v as f64).sum::<f64>();
-    let mut my = sy.iter().sum::<f64>() + y[tail..].iter().map(|&v| v as f64).sum::<f64>();
-    mx /= n as f64;
-    my /= n as f64;
-    let (mut cc, mut nx, mut ny) = ([0.0f64; L], [0.0f64; L], [0.0f64; L]);
-    for (cx, cy) in x.chunks_exact(L).zip(y.chunks_exact(L)) {
-        for l in 0..L {
-            let (a, b) = (cx[l] as f64 - mx, cy[l] as f64 - my);
-            cc[l] += a * b;
-            nx[l] += a * a;
-            ny[l] += b * b;
-        }
-    }
-    let (mut cc, mut nx, mut ny) = (cc.iter().sum::<f64>(), nx.iter().sum::<f64>(), ny.iter().sum::<f64>());
-    for (&a, &b) in x[tail..].iter().zip(&y[tail..]) {
+    let mx = x[..n].iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+    let my = y[..n].iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+    let (mut cc, mut nx, mut ny) = (0.0, 0.0, 0.0);
+    for (&a, &b) in x[..n].iter().zip(&y[..n]) {
         let (a, b) = (a as f64 - mx, b as f64 - my);
         cc += a * b;
         nx += a * a;
