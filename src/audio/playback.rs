@@ -95,6 +95,9 @@ impl Drop for Player {
 
 type Ready = Result<(String, u32), AudioError>;
 
+/// How long the device may take no samples before playback counts as ended.
+const STALLED: Duration = Duration::from_secs(2);
+
 fn run_output(
     clip: Vec<f32>,
     src_rate: u32,
@@ -144,8 +147,17 @@ fn run_output(
         Err(e) => return fail(e),
     };
     let _ = ready.send(Ok((description, rate)));
+    // A device that stops taking samples (unplugged, server gone) ends playback; the errors
+    // backends report along the way (ALSA's pulse plugin reports transient I/O errors) do not.
+    let (mut last, mut since) = (u64::MAX, std::time::Instant::now());
     while !stop.load(Ordering::Relaxed) && !finished.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(10));
+        let now = played.load(Ordering::Relaxed);
+        if now != last {
+            (last, since) = (now, std::time::Instant::now());
+        } else if since.elapsed() > STALLED {
+            finished.store(true, Ordering::Relaxed);
+        }
     }
     drop(stream);
 }
@@ -161,7 +173,6 @@ fn build<T>(
 where
     T: SizedSample + FromSample<f32> + Send + 'static,
 {
-    let lost = finished.clone();
     let mut next = 0usize;
     device
         .build_output_stream::<T, _, _>(
@@ -181,12 +192,8 @@ where
                     finished.store(true, Ordering::Relaxed);
                 }
             },
-            move |err: cpal::Error| {
-                // Under-runs, a refused real-time priority and a changed device are survivable.
-                if !matches!(err.kind(), cpal::ErrorKind::Xrun | cpal::ErrorKind::RealtimeDenied | cpal::ErrorKind::DeviceChanged) {
-                    lost.store(true, Ordering::Relaxed);
-                }
-            },
+            // Errors end nothing by themselves: a stream that stops is noticed by `run_output`.
+            |_: cpal::Error| {},
             None,
         )
         .map_err(|e| AudioError::Device(e.to_string()))
