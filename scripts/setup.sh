@@ -51,9 +51,10 @@ if [ "$what" = test ]; then
   if [ -f "$req" ] && ! python3 -c "import opensmile, soundfile, pandas" 2>/dev/null; then
     python3 -m pip install -q -r "$req" || python3 -m pip install -q --break-system-packages -r "$req"
   fi
-  # Real readers of the annotation exports (Praat TextGrid, ELAN EAF) for the export tests.
+  # Real readers of the annotation exports (Praat TextGrid, ELAN EAF) for the export tests;
+  # pytest and Dask for the Python package's suite.
   own="$here/scripts/requirements-test.txt"
-  if ! python3 -c "import praatio, pympi" 2>/dev/null; then
+  if ! python3 -c "import praatio, pympi, pytest, dask.dataframe, distributed" 2>/dev/null; then
     python3 -m pip install -q -r "$own" || python3 -m pip install -q --break-system-packages -r "$own"
   fi
 fi

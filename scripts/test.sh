@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need, checks formatting and lints, starts a virtual microphone
 # (PulseAudio), runs the whole suite in the release profile (the same profile as the binary,
-# so dependencies build once), and finally checks that building the binary compiles nothing
-# but valar's own crates — the tests and the app share one build.
+# so dependencies build once), checks that building the binary compiles nothing but valar's
+# own crates — the tests and the app share one build — and finally installs the Python
+# package (python/) and runs its pytest suite against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
@@ -30,3 +31,8 @@ if grep -E '^\s+Compiling ' "$log" | grep -vE 'Compiling valar(-egemaps)? v'; th
   exit 1
 fi
 rm -f "$log"
+
+echo "== Python package: pip install ./python (maturin, the same release build), then its pytest suite"
+pip_install() { python3 -m pip install -q "$@" || python3 -m pip install -q --break-system-packages "$@"; }
+pip_install --force-reinstall --no-deps ./python
+python3 -m pytest -q python/tests

@@ -55,12 +55,19 @@ pub enum Rate {
 
 /// Decodes `path` in blocks and extracts its features in bounded memory.
 pub fn extract_file(path: &Path, rate: Rate, with_lld: bool) -> Result<Analysis, FileError> {
+    extract_source(audio::Source::File(path), rate, with_lld)
+}
+
+/// Extracts the features of a file or an in-memory signal, block by block: a signal gives
+/// exactly what the same samples decoded from a file give.
+pub fn extract_source(source: audio::Source<'_>, rate: Rate, with_lld: bool) -> Result<Analysis, FileError> {
+    let path = source.name();
     let mut state: Option<(Session, audio::StreamResampler)> = None;
     let mut failure: Option<FileError> = None;
     let mut buf = Vec::new();
     let mut guard = FiniteGuard::default();
     let mut native_rate = 0;
-    audio::stream_file(path, 1 << 15, |block, fs| {
+    source.stream(1 << 15, |block, fs| {
         guard.scan(block);
         native_rate = fs;
         if state.is_none() {

@@ -224,3 +224,70 @@ fn train_tab_trains_reports_and_activates_a_model() {
     h.run_steps(2);
     snapshot(&mut h, "train");
 }
+
+/// eframe's storage in memory, as it holds what it read from `app.ron`.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn damaged_settings_start_the_app_with_defaults_and_say_so() {
+    use eframe::{App, Storage};
+    use valar::app::restore_settings;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("app.ron");
+
+    // Saved settings come back as they were.
+    let saved = Settings { tab: Tab::Train, window_s: 5.0, ..Settings::default() };
+    let mut good = MemoryStorage::default();
+    eframe::set_value(&mut good, "valar-settings", &saved);
+    std::fs::write(&file, "(settings)").unwrap();
+    assert_eq!(restore_settings(Some(&good), Some(&file)), (saved, None));
+
+    // A damaged entry (a crash while eframe wrote it, a hand edit): defaults, and a notice.
+    let mut damaged = MemoryStorage::default();
+    damaged.set_string("valar-settings", "(tab: Trian, window_s: \"five\"".into());
+    let (settings, notice) = restore_settings(Some(&damaged), Some(&file));
+    assert_eq!(settings, Settings::default());
+    assert!(notice.as_deref().is_some_and(|n| n.contains("could not be read") && n.contains("app.ron")), "{notice:?}");
+
+    // A file eframe could not parse at all leaves its storage empty: said as well, naming it.
+    std::fs::write(&file, b"\x00\x9f garbage (((").unwrap();
+    let (settings, notice) = restore_settings(Some(&MemoryStorage::default()), Some(&file));
+    assert_eq!(settings, Settings::default());
+    assert!(notice.as_deref().is_some_and(|n| n.contains(&file.display().to_string())), "{notice:?}");
+
+    // A first start (no file): defaults, nothing to say.
+    assert_eq!(restore_settings(None, Some(&tmp.path().join("none.ron"))), (Settings::default(), None));
+
+    // The app itself starts on the defaults and shows the notice; its next save is readable.
+    let services = Services {
+        dialogs: Box::new(Answers::default()),
+        bundled_models: root().join("models"),
+        user_models: tmp.path().join("models"),
+        cache_dir: tmp.path().join("cache"),
+    };
+    let mut h = Harness::builder()
+        .with_size([1100.0, 760.0])
+        .build_eframe(|cc| ValarApp::restored(&cc.egui_ctx, Some(&damaged), Some(&file), services));
+    h.run_steps(3);
+    // Defaults (the model line then names the bundled model it loaded).
+    let started = &h.state().settings;
+    assert_eq!(Settings { active_model: None, ..started.clone() }, Settings::default());
+    h.get_by_label_contains("could not be read");
+    let mut after = MemoryStorage::default();
+    h.state_mut().save(&mut after);
+    assert_eq!(restore_settings(Some(&after), Some(&file)).1, None);
+}

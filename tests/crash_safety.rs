@@ -1,8 +1,8 @@
 //! Crash safety: `valar label`, `valar extract` and `valar train` killed with SIGKILL at
 //! seeded random moments leave each output either as it was before (the previous complete
-//! file), absent, or complete — never partial; `label --resume` afterwards gives exactly what a
-//! clean run gives. An output folder that cannot be written gives a clear error and leaves
-//! nothing behind.
+//! file), absent, or complete — never partial; `label --resume` and `extract --resume`
+//! afterwards give exactly what a clean run gives. An output folder that cannot be written
+//! gives a clear error and leaves nothing behind.
 
 mod common;
 
@@ -101,28 +101,50 @@ fn killed_label_runs_leave_the_previous_file_or_a_complete_one_and_resume_matche
 }
 
 #[test]
-fn killed_extract_runs_leave_no_partial_csv() {
+fn killed_extract_runs_leave_the_previous_csvs_or_complete_ones_and_resume_matches_a_clean_run() {
     let dir = tempfile::tempdir().unwrap();
     let audio = folder(dir.path(), 24);
-    let extract = |out: &Path, lld: &Path| {
+    let extract = |input: &Path, out: &Path, lld: &Path, resume: bool| {
         let mut c = valar();
-        c.args(["extract", "--jobs", "2", "-o"]).arg(out).arg(&audio).arg("--lld").arg(lld);
+        c.args(["extract", "--jobs", "2", "-o"]).arg(out).arg(input).arg("--lld").arg(lld);
+        if resume {
+            c.arg("--resume");
+        }
         c
     };
-    let clean = dir.path().join("clean.csv");
-    let (ms, o) = timed(extract(&clean, &dir.path().join("clean-lld.csv")));
+    let (clean, clean_lld) = (dir.path().join("clean.csv"), dir.path().join("clean-lld.csv"));
+    let (ms, o) = timed(extract(&audio, &clean, &clean_lld, false));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let clean_text = std::fs::read_to_string(&clean).unwrap();
-    let clean_lld = std::fs::read_to_string(dir.path().join("clean-lld.csv")).unwrap();
+    let clean = [std::fs::read_to_string(&clean).unwrap(), std::fs::read_to_string(&clean_lld).unwrap()];
+    // "Previous" outputs: a complete run over the first 8 recordings.
+    let few = folder(&dir.path().join("few"), 8);
+    let (prev, prev_lld) = (dir.path().join("previous.csv"), dir.path().join("previous-lld.csv"));
+    assert!(extract(&few, &prev, &prev_lld, false).output().unwrap().status.success());
+    let previous = [std::fs::read_to_string(&prev).unwrap(), std::fs::read_to_string(&prev_lld).unwrap()];
+    let (out, lld) = (dir.path().join("out.csv"), dir.path().join("lld.csv"));
+    let mut killed = 0;
     for (k, at) in moments(11, 6, (ms * 1.2) as u64 + 20).into_iter().enumerate() {
-        let (out, lld) = (dir.path().join(format!("out{k}.csv")), dir.path().join(format!("lld{k}.csv")));
-        run_and_kill(extract(&out, &lld), at);
-        for (path, full) in [(&out, &clean_text), (&lld, &clean_lld)] {
-            if let Ok(text) = std::fs::read_to_string(path) {
-                assert_eq!(&text, full, "kill {k} at {at} ms left a partial {}", path.display());
-            }
+        std::fs::write(&out, &previous[0]).unwrap();
+        std::fs::write(&lld, &previous[1]).unwrap();
+        killed += usize::from(!run_and_kill(extract(&audio, &out, &lld, false), at));
+        for (i, path) in [&out, &lld].into_iter().enumerate() {
+            let now = std::fs::read_to_string(path).unwrap_or_default();
+            assert!(now == previous[i] || now == clean[i], "kill {k} at {at} ms left a partial {}", path.display());
         }
+        // Resume completes both to exactly the clean run's.
+        let o = extract(&audio, &out, &lld, true).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), clean[0], "resume after kill {k} at {at} ms");
+        assert_eq!(std::fs::read_to_string(&lld).unwrap(), clean[1], "LLDs: resume after kill {k} at {at} ms");
     }
+    assert!(killed >= 2, "most kills landed mid-run ({killed} of 6)");
+    // Outputs written without the LLDs: that file is extracted again for them.
+    std::fs::write(&out, &clean[0]).unwrap();
+    std::fs::write(&lld, &previous[1]).unwrap();
+    let o = extract(&audio, &out, &lld, true).output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(std::fs::read_to_string(&lld).unwrap(), clean[1]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("8 files kept"), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]

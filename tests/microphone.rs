@@ -10,6 +10,9 @@ use std::time::Duration;
 const STEPS: [f64; 4] = [500.0, 1000.0, 1500.0, 2000.0];
 const STEP_S: f64 = 0.6;
 
+/// The tests share the virtual microphone (one suspends it), so they take turns.
+static MICROPHONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn pulse_running() -> bool {
     Command::new("pactl").arg("info").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
 }
@@ -61,6 +64,7 @@ fn frequency_track(x: &[f32], rate: u32) -> Vec<f64> {
 
 #[test]
 fn record_captures_what_the_microphone_hears() {
+    let _turn = MICROPHONE.lock().unwrap_or_else(|e| e.into_inner());
     assert!(pulse_running(), "PulseAudio is not running: run the suite with scripts/test.sh, which starts the virtual microphone");
     let dir = tempfile::tempdir().unwrap();
     let sweep = dir.path().join("sweep.wav");
@@ -97,4 +101,113 @@ fn record_captures_what_the_microphone_hears() {
         assert!(run as f64 * 0.05 >= STEP_S * 0.6, "{f} Hz lasted only {run} frames: {track:?}");
         pos = start + run;
     }
+}
+
+/// Loads a virtual source of its own (so the other microphone test keeps its input) and
+/// returns the module's index.
+fn load_source(name: &str) -> String {
+    let out = Command::new("pactl")
+        .args(["load-module", "module-virtual-source", &format!("source_name={name}"), "master=valar_sink.monitor"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pactl load-module: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `valar live` on the PulseAudio source `name` (libpulse's PULSE_SOURCE picks it), stdout
+/// and stderr piped.
+fn live_on(name: &str, record: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_valar"))
+        .args(["live", "--json", "--every", "0.25", "--window", "1", "--record"])
+        .arg(record)
+        .env("PULSE_SOURCE", name)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The child's estimate lines, as they come.
+fn lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn next_line(rx: &std::sync::mpsc::Receiver<String>) -> String {
+    rx.recv_timeout(Duration::from_secs(20)).expect("valar live printed no estimate within 20 s")
+}
+
+#[test]
+fn live_session_survives_its_input_disappearing_and_restarts() {
+    let _turn = MICROPHONE.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(pulse_running(), "PulseAudio is not running: run the suite with scripts/test.sh, which starts the virtual microphone");
+    let dir = tempfile::tempdir().unwrap();
+    let source = "valar_lost_mic";
+    let module = load_source(source);
+    let base = dir.path().join("session");
+    let mut live = live_on(source, &base);
+    let rx = lines(&mut live);
+    let line = next_line(&rx);
+    assert!(line.starts_with('{') && line.contains("\"speech\""), "{line}");
+
+    // The source is unplugged: PulseAudio moves the stream to the default input, and the
+    // session goes on.
+    assert!(Command::new("pactl").args(["unload-module", &module]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(3500));
+    while rx.try_recv().is_ok() {}
+    assert!(next_line(&rx).contains("\"speech\""), "no estimates after the source was unplugged");
+    assert!(live.try_wait().unwrap().is_none(), "the session ended when PulseAudio moved it");
+
+    // The input it was moved to stops delivering (suspended, as a device that hangs or goes
+    // away under plain ALSA): the session ends with an error naming the input, and keeps what
+    // it recorded.
+    let suspend = |on: &str| Command::new("pactl").args(["suspend-source", "valar_mic", on]).status().unwrap().success();
+    // Whatever happens below, the shared microphone comes back for the other test.
+    struct Resume;
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            let _ = Command::new("pactl").args(["suspend-source", "valar_mic", "false"]).status();
+        }
+    }
+    let _resume = Resume;
+    assert!(suspend("true"));
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = live.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed() > Duration::from_secs(15) {
+            let _ = live.kill();
+            panic!("valar live still running 15 s after its input stream was killed");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(live.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "a lost input must end the session with an error; stderr: {stderr}");
+    assert!(stderr.contains("input device"), "unclear message: {stderr}");
+    let (audio, _) = valar::audio::decode_file(&base.with_extension("wav")).expect("the session's WAV is readable");
+    assert!(audio.duration_s() >= 3.0, "recorded only {} s", audio.duration_s());
+    // The score CSV is complete too (its rows are speech windows only; this input was silent).
+    let csv = std::fs::read_to_string(base.with_extension("csv")).unwrap();
+    assert!(csv.starts_with("t_s,activation"), "{csv}");
+
+    // Back again: a new session starts on it.
+    assert!(suspend("false"));
+    let module = load_source(source);
+    let mut again = live_on(source, &dir.path().join("again"));
+    let line = next_line(&lines(&mut again));
+    assert!(line.contains("\"speech\""), "{line}");
+    let _ = again.kill();
+    let _ = again.wait();
+    let _ = Command::new("pactl").args(["unload-module", &module]).status();
 }

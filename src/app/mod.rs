@@ -249,6 +249,29 @@ pub struct ValarApp {
 }
 
 const SETTINGS_KEY: &str = "valar-settings";
+/// eframe's name for the app: its settings live in `eframe::storage_dir(APP_ID)/app.ron`.
+const APP_ID: &str = "valar";
+
+/// The settings saved in `storage`, or the defaults and a notice naming the problem when they
+/// cannot be read: a damaged entry (eframe then gives nothing), or a settings `file` that
+/// eframe could not parse at all (a crash while it was being written, a hand edit).
+pub fn restore_settings(storage: Option<&dyn eframe::Storage>, file: Option<&Path>) -> (Settings, Option<String>) {
+    let place = || file.map(|f| f.display().to_string()).unwrap_or_else(|| "the app's storage".into());
+    match storage.and_then(|s| s.get_string(SETTINGS_KEY).map(|raw| (s, raw))) {
+        Some((s, _)) => match eframe::get_value::<Settings>(s, SETTINGS_KEY) {
+            Some(settings) => (settings, None),
+            None => {
+                (Settings::default(), Some(format!("the saved settings in {} could not be read: valar started with its defaults", place())))
+            }
+        },
+        None => {
+            let damaged = file.and_then(|f| std::fs::metadata(f).ok()).is_some_and(|m| m.len() > 0);
+            let notice = damaged
+                .then(|| format!("the settings file {} could not be read: valar started with its defaults and will replace it", place()));
+            (Settings::default(), notice)
+        }
+    }
+}
 
 impl ValarApp {
     /// The app for `ctx` (whose fonts it extends) with these settings and services.
@@ -274,10 +297,22 @@ impl ValarApp {
         app
     }
 
-    /// Creates the app from eframe's context, restoring settings.
+    /// Creates the app from eframe's context, restoring settings (defaults, and a notice
+    /// saying so, when the saved ones cannot be read).
     pub fn from_creation_context(cc: &eframe::CreationContext<'_>) -> Self {
-        let settings = cc.storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
-        Self::new(&cc.egui_ctx, settings, Services::native())
+        let file = eframe::storage_dir(APP_ID).map(|d| d.join("app.ron"));
+        Self::restored(&cc.egui_ctx, cc.storage, file.as_deref(), Services::native())
+    }
+
+    /// The app with the settings saved in `storage` (see [`restore_settings`]); a notice
+    /// tells the user when they could not be read.
+    pub fn restored(ctx: &egui::Context, storage: Option<&dyn eframe::Storage>, file: Option<&Path>, services: Services) -> Self {
+        let (settings, notice) = restore_settings(storage, file);
+        let mut app = Self::new(ctx, settings, services);
+        if let Some(n) = notice {
+            app.notify(Message::Notice(n));
+        }
+        app
     }
 
     pub fn activate_model(&mut self, path: &Path) {
@@ -417,7 +452,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         persist_window: true,
         ..Default::default()
     };
-    eframe::run_native("valar", options, Box::new(|cc| Ok(Box::new(ValarApp::from_creation_context(cc)))))
+    eframe::run_native(APP_ID, options, Box::new(|cc| Ok(Box::new(ValarApp::from_creation_context(cc)))))
         .map_err(|e| anyhow::anyhow!("could not open the app window: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,14 @@
 //! Decoding audio files to mono `f32` at their native rate.
 //!
-//! Scale: integer PCM of `b` bits is read as `v / 2^(b-1) · 32768/32767`, which is exactly
-//! openSMILE's `v / 32767` for 16-bit input (egemaps-spec §2) and its `v / (32767·256)` for
-//! 24-bit; floating-point input is taken as it is. Channels are averaged.
+//! Scale: every sample is put on openSMILE's 16-bit grid, as opensmile-python (and so the
+//! reference, `egemaps_ref.py`) feeds openSMILE: the sample at unit scale (integer PCM of `b`
+//! bits as `v / 2^(b-1)`, floating point as it is) is multiplied by 32768, truncated to a 16-bit
+//! integer and read as `q / 32767` (egemaps-spec §2). 16-bit input is exactly `v / 32767`;
+//! 24-bit, 32-bit and floating-point input (MP3 and Vorbis decode to floats) lose what lies
+//! below 16 bits, as they do in openSMILE — without it, 24-bit and float WAVs differed from
+//! openSMILE on about 50 of the 88 functionals. Samples at or beyond full scale saturate
+//! (numpy's cast in opensmile-python wraps them around instead). NaN and infinities pass
+//! through, for the caller to refuse. Channels are averaged first.
 //! WAV goes through `hound` (8/16/24/32-bit integer, 32-bit float); everything else (FLAC,
 //! OGG/Vorbis, MP3, and WAV variants hound rejects) through `symphonia`.
 
@@ -20,8 +26,22 @@ use symphonia::core::meta::MetadataOptions;
 
 use super::AudioError;
 
+/// Bumped whenever decoded samples can change (feature caches are keyed by it): 2 puts every
+/// format on openSMILE's 16-bit grid.
+pub const DECODER_VERSION: u32 = 2;
+
 /// Gain that maps a full-scale integer to openSMILE's 1/32767 convention.
 const OPENSMILE_GAIN: f64 = 32768.0 / 32767.0;
+
+/// A unit-scale sample on openSMILE's 16-bit grid: `trunc(x · 32768)` (saturated to 16 bits)
+/// read as `q / 32767`. Non-finite values are kept as they are.
+pub fn on_opensmile_grid(x: f64) -> f32 {
+    if !x.is_finite() {
+        return x as f32;
+    }
+    let q = (x * 32768.0).trunc().clamp(-32768.0, 32767.0);
+    (q * (OPENSMILE_GAIN / 32768.0)) as f32
+}
 /// Lowest and highest sample rates valar accepts: the extractor's.
 pub use valar_egemaps::{MAX_RATE, MIN_RATE};
 /// Extensions the folder walkers treat as audio.
@@ -122,13 +142,14 @@ fn check_rate(path: &Path, rate: u32) -> Result<(), AudioError> {
     if (MIN_RATE..=MAX_RATE).contains(&rate) { Ok(()) } else { Err(AudioError::Rate { path: path.to_path_buf(), rate }) }
 }
 
-/// Mixes interleaved frames to mono into `out`, scaling every sample by `gain`.
-fn mix_into<T: Copy>(interleaved: &[T], channels: usize, gain: f64, to_f64: impl Fn(T) -> f64, out: &mut Vec<f32>) {
+/// Mixes interleaved frames to mono into `out`: the channels' mean at unit scale (each sample
+/// times `unit`), on openSMILE's grid ([`on_opensmile_grid`]).
+fn mix_into<T: Copy>(interleaved: &[T], channels: usize, unit: f64, to_f64: impl Fn(T) -> f64, out: &mut Vec<f32>) {
     out.clear();
-    let norm = gain / channels as f64;
+    let norm = unit / channels as f64;
     for frame in interleaved.chunks_exact(channels) {
         let sum: f64 = frame.iter().map(|&s| to_f64(s)).sum();
-        out.push((sum * norm) as f32);
+        out.push(on_opensmile_grid(sum * norm));
     }
 }
 
@@ -216,9 +237,9 @@ fn stream_wav_hound(path: &Path, block_frames: usize, sink: &mut impl FnMut(&[f3
     }
     match (spec.sample_format, spec.bits_per_sample) {
         (hound::SampleFormat::Float, 32) => pump!(f32, 1.0),
-        (hound::SampleFormat::Int, 8) => pump!(i8, OPENSMILE_GAIN / 128.0),
-        (hound::SampleFormat::Int, 16) => pump!(i16, OPENSMILE_GAIN / 32768.0),
-        (hound::SampleFormat::Int, b @ 17..=32) => pump!(i32, OPENSMILE_GAIN / (1u64 << (b - 1)) as f64),
+        (hound::SampleFormat::Int, 8) => pump!(i8, 1.0 / 128.0),
+        (hound::SampleFormat::Int, 16) => pump!(i16, 1.0 / 32768.0),
+        (hound::SampleFormat::Int, b @ 17..=32) => pump!(i32, 1.0 / (1u64 << (b - 1)) as f64),
         _ => return Err(HoundFailure::Unsupported),
     }
     if frames < declared && frames == 0 {
@@ -295,7 +316,6 @@ fn stream_symphonia(path: &Path, block_frames: usize, sink: &mut impl FnMut(&[f3
             Err(e) => return Err(AudioError::Corrupt { path: p(), detail: e.to_string() }),
         };
         is_integer = !matches!(buf, GenericAudioBufferRef::F32(_) | GenericAudioBufferRef::F64(_));
-        let gain = if is_integer { OPENSMILE_GAIN } else { 1.0 };
         let spec = buf.spec();
         if rate == 0 {
             rate = spec.rate();
@@ -304,7 +324,7 @@ fn stream_symphonia(path: &Path, block_frames: usize, sink: &mut impl FnMut(&[f3
         check_rate(path, rate)?;
         interleaved.resize(buf.samples_interleaved(), 0.0);
         buf.copy_to_slice_interleaved(&mut interleaved);
-        mix_into(&interleaved, channels, gain, |v| v as f64, &mut mono);
+        mix_into(&interleaved, channels, 1.0, |v| v as f64, &mut mono);
         if !stopped {
             for chunk in mono.chunks(block_frames) {
                 pending.extend_from_slice(chunk);

@@ -238,6 +238,9 @@ fn run_capture(id: Option<String>, stop: Arc<AtomicBool>, tx: Sender<LiveEvent>,
     drop(stream);
 }
 
+/// How long a live input may deliver nothing before it counts as lost.
+const STALL: Duration = Duration::from_secs(3);
+
 fn worker_loop(
     mut consumer: rtrb::Consumer<f32>,
     status: &CallbackStatus,
@@ -248,11 +251,19 @@ fn worker_loop(
     let mut native = Vec::with_capacity(8192);
     let mut reported_drop = 0u64;
     let mut reported_xruns = 0usize;
+    let mut last_audio = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(10));
         native.clear();
         let n = consumer.slots();
+        if n == 0 && last_audio.elapsed() > STALL {
+            // A device that vanished without an error (ALSA's PulseAudio plugin, when its source is
+            // unloaded, just stops calling back): a live input always delivers, silence included.
+            let _ = tx.send(LiveEvent::DeviceLost(format!("no audio for {} s: the input device is gone or stalled", STALL.as_secs())));
+            return;
+        }
         if n > 0 {
+            last_audio = Instant::now();
             if let Ok(chunk) = consumer.read_chunk(n) {
                 let (a, b) = chunk.as_slices();
                 native.extend_from_slice(a);

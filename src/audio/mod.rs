@@ -8,7 +8,9 @@ mod live;
 mod playback;
 mod resample;
 
-pub use decode::{AUDIO_EXTENSIONS, Audio, AudioInfo, MAX_RATE, MIN_RATE, decode_file, is_audio_path, stream_file};
+pub use decode::{
+    AUDIO_EXTENSIONS, Audio, AudioInfo, DECODER_VERSION, MAX_RATE, MIN_RATE, decode_file, is_audio_path, on_opensmile_grid, stream_file,
+};
 pub use error::AudioError;
 pub use live::{InputDevice, LiveEvent, LiveInput, input_devices, record, write_wav};
 pub use playback::Player;
@@ -18,6 +20,51 @@ pub use resample::{CANONICAL_RATE, StreamResampler, resample};
 pub use valar_egemaps::synth;
 
 use std::path::{Path, PathBuf};
+
+/// Where samples come from: a file, decoded block by block, or samples already in memory (the
+/// Python package's `process_signal`), which then take exactly the path a file's do.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    File(&'a Path),
+    /// Mono samples at `rate`; `name` is what messages call them.
+    Signal {
+        name: &'a Path,
+        samples: &'a [f32],
+        rate: u32,
+    },
+}
+
+impl Source<'_> {
+    /// What messages call this source.
+    pub fn name(&self) -> &Path {
+        match self {
+            Source::File(p) => p,
+            Source::Signal { name, .. } => name,
+        }
+    }
+
+    /// Streams the samples into `sink(block, rate)` in blocks of about `block_frames` (see
+    /// [`stream_file`]); a signal's rate is checked as a file's is.
+    pub fn stream(&self, block_frames: usize, mut sink: impl FnMut(&[f32], u32) -> bool) -> Result<(), AudioError> {
+        match *self {
+            Source::File(path) => stream_file(path, block_frames, sink).map(|_| ()),
+            Source::Signal { name, samples, rate } => {
+                if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+                    return Err(AudioError::Rate { path: name.to_path_buf(), rate });
+                }
+                if samples.is_empty() {
+                    return Err(AudioError::NoSamples { path: name.to_path_buf() });
+                }
+                for block in samples.chunks(block_frames.max(1)) {
+                    if !sink(block, rate) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
 
 /// Decodes `path` and converts it to the 16 kHz canonical rate every model stage uses.
 pub fn load_canonical(path: &Path) -> Result<Audio, AudioError> {

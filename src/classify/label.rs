@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::pipeline::{Prediction, Predictor};
-use crate::audio::{self, CANONICAL_RATE, StreamResampler};
+use crate::audio::{CANONICAL_RATE, Source, StreamResampler};
 use crate::egemaps::{self, Extractor, N_FEATURES, Rate};
 
 /// Minimum share of voiced frames for audio to count as speech.
@@ -66,8 +66,14 @@ impl LabelRow {
 /// Labels one file: one row, or one row per `segment_s`-second window. A decoding failure is
 /// a single row carrying the reason.
 pub fn label_file(path: &Path, predictor: &Predictor, segment_s: Option<f64>) -> Vec<LabelRow> {
+    label_source(Source::File(path), predictor, segment_s)
+}
+
+/// Labels a file or an in-memory signal (exactly as the same samples in a file).
+pub fn label_source(source: Source<'_>, predictor: &Predictor, segment_s: Option<f64>) -> Vec<LabelRow> {
+    let path = source.name();
     match segment_s {
-        None => match egemaps::extract_file(path, Rate::Canonical, false) {
+        None => match egemaps::extract_source(source, Rate::Canonical, false) {
             Ok(an) if an.functionals.is_valid() => {
                 vec![LabelRow::judged(None, an.duration_s, &an.functionals.0, an.voiced_ratio, predictor)]
             }
@@ -82,11 +88,12 @@ pub fn label_file(path: &Path, predictor: &Predictor, segment_s: Option<f64>) ->
             }],
             Err(e) => vec![LabelRow::failed(e.to_string())],
         },
-        Some(s) => label_windows(path, predictor, s),
+        Some(s) => label_windows(source, predictor, s),
     }
 }
 
-fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<LabelRow> {
+fn label_windows(source: Source<'_>, predictor: &Predictor, segment_s: f64) -> Vec<LabelRow> {
+    let path = source.name();
     let win = ((segment_s * CANONICAL_RATE as f64).round() as usize).max(1);
     let mut rows = Vec::new();
     let mut pending: Vec<f32> = Vec::with_capacity(win);
@@ -140,7 +147,7 @@ fn label_windows(path: &Path, predictor: &Predictor, segment_s: f64) -> Vec<Labe
     };
     let mut guard = egemaps::FiniteGuard::default();
     let mut rate = 0;
-    let result = audio::stream_file(path, 1 << 15, |block, fs| {
+    let result = source.stream(1 << 15, |block, fs| {
         guard.scan(block);
         rate = fs;
         let r = match rs.as_mut() {

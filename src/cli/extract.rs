@@ -27,6 +27,9 @@ pub struct ExtractArgs {
     /// Resample to valar's canonical 16 kHz first (default: the file's own rate, as openSMILE).
     #[arg(long)]
     pub canonical: bool,
+    /// Keep the rows already in the output (and --lld) files and extract only the files they lack.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
@@ -37,6 +40,7 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
         lld: a.lld,
         jobs: a.jobs,
         rate: if a.canonical { Rate::Canonical } else { Rate::Native },
+        resume: a.resume,
     };
     let progress = Progress::new("extracting");
     let r = extract::run(&plan, &|e| progress.show(e), &CancelToken::new())?;
@@ -52,5 +56,8 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
         r.audio_s / wall.max(1e-9),
         if r.failed > 0 { format!(", {} failed", r.failed) } else { String::new() }
     );
+    if r.kept > 0 {
+        eprintln!("{} file{} kept from the earlier output", r.kept, if r.kept == 1 { "" } else { "s" });
+    }
     Ok(if r.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -49,7 +49,7 @@ impl FeatureCache {
     /// Opens (or starts) the cache in `dir`. An unreadable or damaged cache is ignored: it
     /// only costs re-extraction.
     pub fn open(dir: &Path) -> Self {
-        let file = dir.join(format!("features-{EXTRACTOR_VERSION}.csv"));
+        let file = dir.join(format!("features-{EXTRACTOR_VERSION}-decoder{}.csv", crate::audio::DECODER_VERSION));
         let mut map = HashMap::new();
         if let Ok(text) = std::fs::read_to_string(&file) {
             for line in text.lines() {

@@ -1,6 +1,8 @@
 //! eGeMAPSv02 functionals (and the 25 LLDs) of every audio file under a file or folder, in
-//! parallel, written as CSV.
+//! parallel, written as CSV; `resume` keeps the rows of an earlier run and extracts only the
+//! files it lacks.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{CancelToken, Event, JobError, Sink, audio_files, pool, relative_name};
@@ -20,11 +22,13 @@ pub struct ExtractPlan {
     pub jobs: Option<usize>,
     /// The file's own rate (as openSMILE) or valar's canonical 16 kHz.
     pub rate: Rate,
+    /// Keep the rows already in `output` (and `lld`) and extract only files not in them yet.
+    pub resume: bool,
 }
 
 impl Default for ExtractPlan {
     fn default() -> Self {
-        Self { input: PathBuf::new(), output: PathBuf::from("features.csv"), lld: None, jobs: None, rate: Rate::Native }
+        Self { input: PathBuf::new(), output: PathBuf::from("features.csv"), lld: None, jobs: None, rate: Rate::Native, resume: false }
     }
 }
 
@@ -34,6 +38,8 @@ pub struct Extracted {
     pub files: usize,
     /// Files that could not be analysed (each reported as a `FileDone` event with its error).
     pub failed: usize,
+    /// Files kept from the earlier output (`resume`).
+    pub kept: usize,
     /// Seconds of audio analysed.
     pub audio_s: f64,
 }
@@ -51,7 +57,17 @@ pub fn extract_files(
     sink: &dyn Sink,
     cancel: &CancelToken,
 ) -> Result<Vec<FileAnalysis>, JobError> {
-    let files = audio_files(input)?;
+    extract_list(&audio_files(input)?, jobs, rate, with_lld, sink, cancel)
+}
+
+fn extract_list(
+    files: &[PathBuf],
+    jobs: Option<usize>,
+    rate: Rate,
+    with_lld: bool,
+    sink: &dyn Sink,
+    cancel: &CancelToken,
+) -> Result<Vec<FileAnalysis>, JobError> {
     let total = files.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let results = pool(jobs)?.install(|| {
@@ -72,49 +88,119 @@ pub fn extract_files(
     Ok(results)
 }
 
-pub fn run(plan: &ExtractPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Extracted, JobError> {
-    let results = extract_files(&plan.input, plan.jobs, plan.rate, plan.lld.is_some(), sink, cancel)?;
-    let ok: Vec<(String, &Analysis)> =
-        results.iter().filter_map(|(f, r)| r.as_ref().ok().map(|an| (relative_name(&plan.input, f), an))).collect();
-    let failed = results.len() - ok.len();
-    crate::fsutil::write_atomic(&plan.output, |w| {
-        write!(w, "file")?;
-        for n in FEATURE_NAMES {
-            write!(w, ",{n}")?;
-        }
-        writeln!(w)?;
-        for (name, an) in &ok {
-            write!(w, "{}", csv_field(name))?;
-            for v in an.functionals.values() {
-                write!(w, ",{}", fmt_value(*v))?;
-            }
-            writeln!(w)?;
-        }
-        Ok(())
-    })
-    .map_err(JobError::io(&plan.output))?;
+/// The header of the functionals CSV.
+fn functionals_header() -> String {
+    std::iter::once("file").chain(FEATURE_NAMES).collect::<Vec<_>>().join(",")
+}
 
-    if let Some(lld_path) = &plan.lld {
-        crate::fsutil::write_atomic(lld_path, |w| {
-            write!(w, "file,start_s,end_s")?;
-            for n in LLD_NAMES {
-                write!(w, ",{n}")?;
+/// The header of the LLD CSV.
+fn lld_header() -> String {
+    ["file", "start_s", "end_s"].into_iter().chain(LLD_NAMES).collect::<Vec<_>>().join(",")
+}
+
+/// The lines of an earlier output, grouped by file and kept verbatim (`resume`); none if it
+/// does not exist. A header other than `header` is refused.
+fn earlier_lines(path: &Path, header: &str) -> Result<BTreeMap<String, Vec<String>>, JobError> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if !path.exists() {
+        return Ok(out);
+    }
+    let csv_err = |source| JobError::Csv { path: path.to_path_buf(), source };
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_path(path).map_err(csv_err)?;
+    if rdr.headers().map_err(csv_err)?.iter().collect::<Vec<_>>().join(",") != header {
+        return Err(JobError::ResumeColumns { path: path.to_path_buf() });
+    }
+    for rec in rdr.records() {
+        let rec = rec.map_err(csv_err)?;
+        let line = rec.iter().map(csv_field).collect::<Vec<_>>().join(",");
+        out.entry(rec.get(0).unwrap_or_default().to_string()).or_default().push(line);
+    }
+    Ok(out)
+}
+
+fn functionals_line(name: &str, an: &Analysis) -> String {
+    let mut s = csv_field(name);
+    for v in an.functionals.values() {
+        s.push(',');
+        s += &fmt_value(*v);
+    }
+    s
+}
+
+fn lld_lines(name: &str, an: &Analysis) -> Vec<String> {
+    let Some(t) = &an.lld else { return Vec::new() };
+    t.rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let (a, b) = t.row_time(i);
+            let mut s = format!("{},{},{}", csv_field(name), fmt_value(a), fmt_value(b));
+            for v in row {
+                s.push(',');
+                s += &fmt_value(*v);
             }
-            writeln!(w)?;
-            for (name, an) in &ok {
-                let Some(t) = &an.lld else { continue };
-                for (i, row) in t.rows.iter().enumerate() {
-                    let (s, e) = t.row_time(i);
-                    write!(w, "{},{},{}", csv_field(name), fmt_value(s), fmt_value(e))?;
-                    for v in row {
-                        write!(w, ",{}", fmt_value(*v))?;
-                    }
-                    writeln!(w)?;
-                }
+            s
+        })
+        .collect()
+}
+
+pub fn run(plan: &ExtractPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Extracted, JobError> {
+    let files = audio_files(&plan.input)?;
+    let (f_header, l_header) = (functionals_header(), lld_header());
+    let (mut kept, mut kept_lld) = if plan.resume {
+        let lld = match &plan.lld {
+            Some(p) => Some(earlier_lines(p, &l_header)?),
+            None => None,
+        };
+        (earlier_lines(&plan.output, &f_header)?, lld)
+    } else {
+        (BTreeMap::new(), plan.lld.as_ref().map(|_| BTreeMap::new()))
+    };
+    // A file is done when every output asked for has it (a run killed between writing the
+    // functionals and the LLDs extracts that file again).
+    let names: Vec<String> = files.iter().map(|f| relative_name(&plan.input, f)).collect();
+    let done: std::collections::HashSet<&String> =
+        names.iter().filter(|n| kept.contains_key(*n) && kept_lld.as_ref().is_none_or(|l| l.contains_key(*n))).collect();
+    let todo: Vec<PathBuf> = files.iter().zip(&names).filter(|(_, n)| !done.contains(n)).map(|(f, _)| f.clone()).collect();
+    let kept_files = files.len() - todo.len();
+    let results = extract_list(&todo, plan.jobs, plan.rate, plan.lld.is_some(), sink, cancel)?;
+    let mut fresh: BTreeMap<String, &Analysis> = BTreeMap::new();
+    for (f, r) in &results {
+        if let Ok(an) = r {
+            fresh.insert(relative_name(&plan.input, f), an);
+        }
+    }
+    let failed = results.len() - fresh.len();
+
+    // Rows in the files' order, as a clean run writes them; an earlier run's rows for files no
+    // longer there stay, after them.
+    let mut f_lines: Vec<String> = Vec::new();
+    let mut l_lines: Vec<String> = Vec::new();
+    for name in &names {
+        if let Some(an) = fresh.get(name) {
+            f_lines.push(functionals_line(name, an));
+            l_lines.extend(lld_lines(name, an));
+        } else if done.contains(name) {
+            f_lines.extend(kept.remove(name).unwrap_or_default());
+            l_lines.extend(kept_lld.as_mut().and_then(|l| l.remove(name)).unwrap_or_default());
+        }
+    }
+    f_lines.extend(kept.into_values().flatten());
+    l_lines.extend(kept_lld.into_iter().flat_map(|l| l.into_values().flatten()));
+
+    let write = |path: &Path, header: &str, lines: &[String]| {
+        crate::fsutil::write_atomic(path, |w| {
+            writeln!(w, "{header}")?;
+            for l in lines {
+                writeln!(w, "{l}")?;
             }
             Ok(())
         })
-        .map_err(JobError::io(lld_path))?;
+        .map_err(JobError::io(path))
+    };
+    write(&plan.output, &f_header, &f_lines)?;
+    if let Some(lld_path) = &plan.lld {
+        write(lld_path, &l_header, &l_lines)?;
     }
-    Ok(Extracted { files: results.len(), failed, audio_s: ok.iter().map(|(_, an)| an.duration_s).sum() })
+    Ok(Extracted { files: results.len(), failed, kept: kept_files, audio_s: fresh.values().map(|an| an.duration_s).sum() })
 }

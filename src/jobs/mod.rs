@@ -129,7 +129,9 @@ pub enum JobError {
     NoAudio(PathBuf),
     #[error("{path}: {problem}")]
     Report { path: PathBuf, problem: ReportProblem },
-    #[error("{path}: columns differ from this run's (was it written with another --segment setting?)")]
+    #[error(
+        "{path}: its columns are not this run's (written with another --segment setting, or by another command), so --resume cannot continue it"
+    )]
     ResumeColumns { path: PathBuf },
     #[error("--resume works with the CSV format only (asked for {0})")]
     ResumeFormat(String),
