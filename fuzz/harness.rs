@@ -49,9 +49,9 @@ pub fn model(data: &[u8]) {
 pub fn csv(data: &[u8]) {
     let Some((&pick, body)) = data.split_first() else { return };
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join(if pick % 2 == 0 { "manifest.csv" } else { "bank.csv" });
+    let path = dir.path().join(if pick.is_multiple_of(2) { "manifest.csv" } else { "bank.csv" });
     std::fs::write(&path, body).expect("write csv");
-    if pick % 2 == 0 {
+    if pick.is_multiple_of(2) {
         if let Ok(corpus) = valar::corpus::load_manifest(&path) {
             let _ = corpus.samples.len();
         }
@@ -68,7 +68,7 @@ pub fn extractor(data: &[u8]) {
     }
     let raw = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
     // Mostly rates the extractor takes, sometimes the rest of u32.
-    let rate = if raw % 8 == 0 { raw } else { 8_000 + raw % (192_000 - 8_000 + 1) };
+    let rate = if raw.is_multiple_of(8) { raw } else { 8_000 + raw % (192_000 - 8_000 + 1) };
     let samples: Vec<f32> = data[4..].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     let name = Path::new("fuzz");
     let source = valar::audio::Source::Signal { name, samples: &samples, rate };
