@@ -98,26 +98,6 @@ fn lld_header() -> String {
     ["file", "start_s", "end_s"].into_iter().chain(LLD_NAMES).collect::<Vec<_>>().join(",")
 }
 
-/// The lines of an earlier output, grouped by file and kept verbatim (`resume`); none if it
-/// does not exist. A header other than `header` is refused.
-fn earlier_lines(path: &Path, header: &str) -> Result<BTreeMap<String, Vec<String>>, JobError> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if !path.exists() {
-        return Ok(out);
-    }
-    let csv_err = |source| JobError::Csv { path: path.to_path_buf(), source };
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_path(path).map_err(csv_err)?;
-    if rdr.headers().map_err(csv_err)?.iter().collect::<Vec<_>>().join(",") != header {
-        return Err(JobError::ResumeColumns { path: path.to_path_buf() });
-    }
-    for rec in rdr.records() {
-        let rec = rec.map_err(csv_err)?;
-        let line = rec.iter().map(csv_field).collect::<Vec<_>>().join(",");
-        out.entry(rec.get(0).unwrap_or_default().to_string()).or_default().push(line);
-    }
-    Ok(out)
-}
-
 fn functionals_line(name: &str, an: &Analysis) -> String {
     let mut s = csv_field(name);
     for v in an.functionals.values() {
@@ -149,10 +129,10 @@ pub fn run(plan: &ExtractPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<
     let (f_header, l_header) = (functionals_header(), lld_header());
     let (mut kept, mut kept_lld) = if plan.resume {
         let lld = match &plan.lld {
-            Some(p) => Some(earlier_lines(p, &l_header)?),
+            Some(p) => Some(super::earlier_rows(p, &l_header)?),
             None => None,
         };
-        (earlier_lines(&plan.output, &f_header)?, lld)
+        (super::earlier_rows(&plan.output, &f_header)?, lld)
     } else {
         (BTreeMap::new(), plan.lld.as_ref().map(|_| BTreeMap::new()))
     };

@@ -10,7 +10,6 @@ use super::{CancelToken, Event, JobError, Sink, pool, relative_name};
 use crate::classify::bundle::{Bundle, default_model_dir};
 use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, CSV_HEADER_SEGMENTS, LabelRow, adapt_rows, csv_line, label_file};
 use crate::classify::pipeline::Predictor;
-use crate::fsutil::csv_field;
 use crate::model::{DeviceChoice, select_device};
 
 /// A labelling run.
@@ -107,26 +106,6 @@ pub fn label_files(
     })
 }
 
-/// Rows of an existing output, grouped by file (kept verbatim for `resume`).
-fn existing_rows(path: &Path, header: &str) -> Result<BTreeMap<String, Vec<String>>, JobError> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if !path.exists() {
-        return Ok(out);
-    }
-    let csv_err = |source| JobError::Csv { path: path.to_path_buf(), source };
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_path(path).map_err(csv_err)?;
-    let found = rdr.headers().map_err(csv_err)?.iter().collect::<Vec<_>>().join(",");
-    if found != header {
-        return Err(JobError::ResumeColumns { path: path.to_path_buf() });
-    }
-    for rec in rdr.records() {
-        let rec = rec.map_err(csv_err)?;
-        let line = rec.iter().map(csv_field).collect::<Vec<_>>().join(",");
-        out.entry(rec.get(0).unwrap_or_default().to_string()).or_default().push(line);
-    }
-    Ok(out)
-}
-
 pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Labelled, JobError> {
     check_segment(plan.segment)?;
     if !plan.input.exists() {
@@ -145,7 +124,7 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
     let bundle = Bundle::load(&plan.model, &device)?;
     let segmented = plan.segment.is_some();
     let header = if segmented { CSV_HEADER_SEGMENTS } else { CSV_HEADER };
-    let mut kept = if plan.resume { existing_rows(&csv_path, header)? } else { BTreeMap::new() };
+    let mut kept = if plan.resume { super::earlier_rows(&csv_path, header)? } else { BTreeMap::new() };
     let kept_before = kept.len();
 
     let files = crate::audio::find_audio_files(&plan.input).map_err(JobError::io(&plan.input))?;

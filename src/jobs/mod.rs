@@ -289,3 +289,24 @@ pub(crate) fn audio_files(input: &Path) -> Result<Vec<PathBuf>, JobError> {
 pub(crate) fn pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, JobError> {
     Ok(rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?)
 }
+
+/// The rows of an earlier CSV output, grouped by file and kept verbatim (`resume` of `label`
+/// and `extract`); none if it does not exist. A header other than `header` is refused.
+pub(crate) fn earlier_rows(path: &Path, header: &str) -> Result<std::collections::BTreeMap<String, Vec<String>>, JobError> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    if !path.exists() {
+        return Ok(out);
+    }
+    let csv_err = |source| JobError::Csv { path: path.to_path_buf(), source };
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_path(path).map_err(csv_err)?;
+    let found = rdr.headers().map_err(csv_err)?.iter().collect::<Vec<_>>().join(",");
+    if found != header {
+        return Err(JobError::ResumeColumns { path: path.to_path_buf() });
+    }
+    for rec in rdr.records() {
+        let rec = rec.map_err(csv_err)?;
+        let line = rec.iter().map(crate::fsutil::csv_field).collect::<Vec<_>>().join(",");
+        out.entry(rec.get(0).unwrap_or_default().to_string()).or_default().push(line);
+    }
+    Ok(out)
+}
