@@ -40,16 +40,21 @@ fn f64_bytes<'py>(py: Python<'py>, values: impl Iterator<Item = f64>) -> Bound<'
 }
 
 /// One analysis for Python: (88 functionals as f64 bytes, LLD rows × 25 as f64 bytes or None,
-/// number of LLD rows, duration in seconds).
-type Extracted<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>, usize, f64);
+/// each LLD row's start and end seconds as f64 bytes (`LldTable::row_time`) or None, number of
+/// LLD rows, duration in seconds).
+type Extracted<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>, Option<Bound<'py, PyBytes>>, usize, f64);
 
 fn to_python<'py>(py: Python<'py>, an: &Analysis) -> Extracted<'py> {
     let functionals = f64_bytes(py, an.functionals.values().iter().copied());
-    let (lld, rows) = match &an.lld {
-        Some(t) => (Some(f64_bytes(py, t.rows.iter().flat_map(|r| r.iter().copied()))), t.rows.len()),
-        None => (None, 0),
+    let (lld, times, rows) = match &an.lld {
+        Some(t) => (
+            Some(f64_bytes(py, t.rows.iter().flat_map(|r| r.iter().copied()))),
+            Some(f64_bytes(py, (0..t.rows.len()).flat_map(|i| <[f64; 2]>::from(t.row_time(i))))),
+            t.rows.len(),
+        ),
+        None => (None, None, 0),
     };
-    (functionals, lld, rows, an.duration_s)
+    (functionals, lld, times, rows, an.duration_s)
 }
 
 #[pyfunction]

@@ -93,14 +93,11 @@ class Smile:
 
     # -- building frames -------------------------------------------------------------------
     def _frame(self, result, file: Optional[str], offset: float, end: Optional[float]) -> pd.DataFrame:
-        functionals, lld, rows, duration = result
+        functionals, lld, times, rows, duration = result
         if self._lld:
             values = np.frombuffer(lld, dtype=np.float64).reshape(rows, _valar.n_lld())
-            starts = np.arange(rows) * 0.01
-            ends = np.minimum(starts + 0.02, duration)
-            if rows:
-                ends[-1] = duration
-            starts, ends = starts + offset, ends + offset
+            spans = np.frombuffer(times, dtype=np.float64).reshape(rows, 2) + offset
+            starts, ends = spans[:, 0], spans[:, 1]
         else:
             values = np.frombuffer(functionals, dtype=np.float64).reshape(1, -1)
             starts = np.array([offset])

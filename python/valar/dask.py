@@ -15,7 +15,7 @@ from typing import Optional, Sequence, Union
 import pandas as pd
 
 from . import _signal
-from ._labeller import Labeller, to_label_csv
+from ._labeller import Labeller, to_label_csv, write_atomic
 
 _LABELLERS: dict = {}
 
@@ -142,17 +142,9 @@ def _write(df: pd.DataFrame, out, root) -> None:
     if out.endswith(".csv"):
         to_label_csv(df, out, root=root)
     elif out.endswith(".parquet"):
-        folder = os.path.dirname(os.path.abspath(out))
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(out) + ".", suffix=".tmp", dir=folder)
-        os.close(fd)
-        try:
-            flat = df.reset_index()
-            flat["start"] = flat["start"].dt.total_seconds()
-            flat["end"] = flat["end"].dt.total_seconds()
-            flat.to_parquet(tmp, index=False)
-            os.replace(tmp, out)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        flat = df.reset_index()
+        flat["start"] = flat["start"].dt.total_seconds()
+        flat["end"] = flat["end"].dt.total_seconds()
+        write_atomic(out, lambda tmp: flat.to_parquet(tmp, index=False))
     else:
         raise ValueError(f"{out}: write .csv or .parquet")
