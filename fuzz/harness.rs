@@ -79,7 +79,7 @@ pub fn extractor(data: &[u8]) {
         data[4..].chunks_exact(4).map(|b| valar::audio::on_opensmile_grid(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)).collect();
     let name = Path::new("fuzz");
     let source = valar::audio::Source::Signal { name, samples: &samples, rate };
-    match valar::egemaps::extract_source(source, valar::egemaps::Rate::Native, true) {
+    match valar::egemaps::extract_source(source, valar::egemaps::Rate::Native, true, 1) {
         Ok(an) => {
             let finite = an.functionals.values().iter().all(|v| v.is_finite());
             let all_nan = an.functionals.values().iter().all(|v| v.is_nan());

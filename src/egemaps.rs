@@ -53,21 +53,23 @@ pub enum Rate {
     Canonical,
 }
 
-/// Decodes `path` in blocks and extracts its features in bounded memory.
-pub fn extract_file(path: &Path, rate: Rate, with_lld: bool) -> Result<Analysis, FileError> {
-    extract_source(audio::Source::File(path), rate, with_lld)
+/// Decodes `path` in blocks and extracts its features in bounded memory, its frames spread
+/// over `threads` threads (the result does not depend on how many).
+pub fn extract_file(path: &Path, rate: Rate, with_lld: bool, threads: usize) -> Result<Analysis, FileError> {
+    extract_source(audio::Source::File(path), rate, with_lld, threads)
 }
 
 /// Extracts the features of a file or an in-memory signal, block by block: a signal gives
-/// exactly what the same samples decoded from a file give.
-pub fn extract_source(source: audio::Source<'_>, rate: Rate, with_lld: bool) -> Result<Analysis, FileError> {
+/// exactly what the same samples decoded from a file give. `threads` as for [`extract_file`].
+pub fn extract_source(source: audio::Source<'_>, rate: Rate, with_lld: bool, threads: usize) -> Result<Analysis, FileError> {
     let path = source.name();
     let mut state: Option<(Session, audio::StreamResampler)> = None;
     let mut failure: Option<FileError> = None;
     let mut buf = Vec::new();
     let mut guard = FiniteGuard::default();
     let mut native_rate = 0;
-    source.stream(1 << 15, |block, fs| {
+    // Larger blocks when frames are spread over threads: fewer hand-overs per second of audio.
+    source.stream((1 << 15) * threads.clamp(1, 8), |block, fs| {
         guard.scan(block);
         native_rate = fs;
         if state.is_none() {
@@ -75,8 +77,9 @@ pub fn extract_source(source: audio::Source<'_>, rate: Rate, with_lld: bool) -> 
                 Rate::Native => fs,
                 Rate::Canonical => audio::CANONICAL_RATE,
             };
-            let session =
-                Extractor::new(target).map_err(FileError::from).and_then(|e| Ok((e.session(), audio::StreamResampler::new(fs, target)?)));
+            let session = Extractor::new(target)
+                .map_err(FileError::from)
+                .and_then(|e| Ok((e.threads(threads).session(), audio::StreamResampler::new(fs, target)?)));
             match session {
                 Ok(s) => state = Some(s),
                 Err(e) => {

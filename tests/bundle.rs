@@ -30,6 +30,7 @@ fn bundled_model_loads_and_labels_the_demo_clip() {
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo-excited.wav"),
         valar::egemaps::Rate::Canonical,
         false,
+        1,
     )
     .unwrap();
     let p = b.predictor.predict(&[an.functionals.0.to_vec()]);

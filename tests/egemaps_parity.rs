@@ -110,7 +110,7 @@ fn synthetic_signals_match_opensmile_at_five_rates() {
         for (name, x) in synthetic(rate) {
             let rel = format!("{rate}/{name}.wav");
             write_wav16(&dir.path().join(&rel), rate, &x);
-            let an = egemaps::extract_file(&dir.path().join(&rel), Rate::Native, false).unwrap();
+            let an = egemaps::extract_file(&dir.path().join(&rel), Rate::Native, false, 1).unwrap();
             ours.insert(rel, an.functionals);
         }
     }
@@ -157,7 +157,7 @@ fn two_hundred_real_utterances_match_opensmile() {
         sample
             .par_iter()
             .map(|(p, name, r)| {
-                let an = egemaps::extract_file(p, Rate::Native, false).unwrap_or_else(|e| panic!("{name}: {e}"));
+                let an = egemaps::extract_file(p, Rate::Native, false, 1).unwrap_or_else(|e| panic!("{name}: {e}"));
                 (an.functionals.0, *r)
             })
             .collect()
@@ -279,7 +279,8 @@ fn native_rates_match_opensmile_on_real_speech() {
         let ours: Vec<(String, egemaps::Functionals)> = names
             .par_iter()
             .map(|rel| {
-                let an = egemaps::extract_file(&dir.join("func").join(rel), Rate::Native, false).unwrap_or_else(|e| panic!("{rel}: {e}"));
+                let an =
+                    egemaps::extract_file(&dir.join("func").join(rel), Rate::Native, false, 1).unwrap_or_else(|e| panic!("{rel}: {e}"));
                 assert_eq!(an.sample_rate, rate, "{rel} is analysed at its own rate");
                 (rel.to_string(), an.functionals)
             })
@@ -326,7 +327,7 @@ fn native_rates_match_opensmile_on_real_speech() {
         let tables: Vec<_> = lld_names
             .par_iter()
             .map(|rel| {
-                let an = egemaps::extract_file(&dir.join("lld").join(rel), Rate::Native, true).unwrap_or_else(|e| panic!("{rel}: {e}"));
+                let an = egemaps::extract_file(&dir.join("lld").join(rel), Rate::Native, true, 1).unwrap_or_else(|e| panic!("{rel}: {e}"));
                 (an.lld.expect("LLDs were asked for").rows, lld_ref[rel.as_str()].clone())
             })
             .collect();

@@ -122,10 +122,10 @@ fn excerpt(path: &Path, start: Option<f64>, end: Option<f64>) -> PyResult<(Vec<f
 fn extract_file<'py>(py: Python<'py>, path: PathBuf, lld: bool, start: Option<f64>, end: Option<f64>) -> PyResult<Extracted<'py>> {
     let an = py.detach(|| -> PyResult<Analysis> {
         if start.is_none() && end.is_none() {
-            return egemaps::extract_file(&path, Rate::Native, lld).map_err(fail);
+            return egemaps::extract_file(&path, Rate::Native, lld, 1).map_err(fail);
         }
         let (samples, rate) = excerpt(&path, start, end)?;
-        egemaps::extract_source(Source::Signal { name: &path, samples: &samples, rate }, Rate::Native, lld).map_err(fail)
+        egemaps::extract_source(Source::Signal { name: &path, samples: &samples, rate }, Rate::Native, lld, 1).map_err(fail)
     })?;
     Ok(to_python(py, &an))
 }
@@ -138,7 +138,7 @@ fn extract_files<'py>(py: Python<'py>, paths: Vec<PathBuf>, lld: bool, jobs: Opt
         let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build().map_err(fail)?;
         pool.install(|| {
             use rayon::prelude::*;
-            paths.par_iter().map(|p| egemaps::extract_file(p, Rate::Native, lld).map_err(fail)).collect()
+            paths.par_iter().map(|p| egemaps::extract_file(p, Rate::Native, lld, 1).map_err(fail)).collect()
         })
     })?;
     Ok(results.iter().map(|an| to_python(py, an)).collect())
@@ -149,7 +149,7 @@ fn extract_files<'py>(py: Python<'py>, paths: Vec<PathBuf>, lld: bool, jobs: Opt
 fn extract_signal<'py>(py: Python<'py>, samples: &[u8], rate: u32, lld: bool) -> PyResult<Extracted<'py>> {
     let samples = samples_of(samples)?;
     let an = py.detach(|| {
-        egemaps::extract_source(Source::Signal { name: Path::new("signal"), samples: &samples, rate }, Rate::Native, lld).map_err(fail)
+        egemaps::extract_source(Source::Signal { name: Path::new("signal"), samples: &samples, rate }, Rate::Native, lld, 1).map_err(fail)
     })?;
     Ok(to_python(py, &an))
 }
@@ -223,12 +223,12 @@ impl Labeller {
     fn label_file(&self, py: Python<'_>, path: PathBuf, segment: Option<f64>, start: Option<f64>, end: Option<f64>) -> PyResult<Vec<Row>> {
         check_segment(segment)?;
         if start.is_none() && end.is_none() {
-            let rows = py.detach(|| label_source(Source::File(&path), &self.predictor, segment));
+            let rows = py.detach(|| label_source(Source::File(&path), &self.predictor, segment, 1));
             return Ok(rows.iter().map(row).collect());
         }
         let rows = py.detach(|| -> PyResult<Vec<LabelRow>> {
             let (samples, rate) = excerpt(&path, start, end)?;
-            Ok(label_source(Source::Signal { name: &path, samples: &samples, rate }, &self.predictor, segment))
+            Ok(label_source(Source::Signal { name: &path, samples: &samples, rate }, &self.predictor, segment, 1))
         })?;
         let offset = start.unwrap_or(0.0).max(0.0);
         Ok(rows
@@ -246,7 +246,7 @@ impl Labeller {
         check_segment(segment)?;
         let samples = samples_of(samples)?;
         let rows =
-            py.detach(|| label_source(Source::Signal { name: Path::new("signal"), samples: &samples, rate }, &self.predictor, segment));
+            py.detach(|| label_source(Source::Signal { name: Path::new("signal"), samples: &samples, rate }, &self.predictor, segment, 1));
         Ok(rows.iter().map(row).collect())
     }
 

@@ -313,14 +313,16 @@ impl FilesTab {
         let (tx, rx) = crossbeam_channel::bounded(1);
         let tx = Notifier::new(tx, egui);
         std::thread::spawn(move || {
-            let r = egemaps::extract_file(&path, Rate::Canonical, true).map(|an| {
+            // One recording, looked at now: its frames get every core.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let r = egemaps::extract_file(&path, Rate::Canonical, true, threads).map(|an| {
                 let lld = an.lld.unwrap_or(egemaps::LldTable { rows: Vec::new(), duration_s: 0.0 });
                 let t = |i: usize| lld.row_time(i).0;
                 let f0 = lld.column("F0semitoneFrom27.5Hz_sma3nz").unwrap_or_default();
                 let loud = lld.column("Loudness_sma3").unwrap_or_default();
                 let segment_s = segments.length_for(an.duration_s);
                 let rows = match (segment_s, &predictor) {
-                    (Some(s), Some(p)) => label_file(&path, p, Some(s)),
+                    (Some(s), Some(p)) => label_file(&path, p, Some(s), threads),
                     _ => own.into_iter().map(|r| LabelRow { window: Some((0.0, an.duration_s)), ..r }).collect(),
                 };
                 Detail {

@@ -153,6 +153,48 @@ fn mix_into<T: Copy>(interleaved: &[T], channels: usize, unit: f64, to_f64: impl
     }
 }
 
+/// Bytes each sample occupies in a WAV file's data chunk (its fmt chunk's block align over
+/// its channels), read from the RIFF chunks before the data; None if they cannot be read.
+fn stored_sample_bytes(path: &Path) -> Option<u16> {
+    let mut f = std::io::BufReader::new(File::open(path).ok()?);
+    let mut riff = [0u8; 12];
+    f.read_exact(&mut riff).ok()?;
+    if &riff[..4] != b"RIFF" || &riff[8..] != b"WAVE" {
+        return None;
+    }
+    loop {
+        let mut head = [0u8; 8];
+        f.read_exact(&mut head).ok()?;
+        let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as u64;
+        if &head[..4] == b"fmt " {
+            let mut fmt = [0u8; 14];
+            f.read_exact(&mut fmt).ok()?;
+            let channels = u16::from_le_bytes([fmt[2], fmt[3]]);
+            let block_align = u16::from_le_bytes([fmt[12], fmt[13]]);
+            return (channels > 0 && block_align % channels == 0).then(|| block_align / channels);
+        }
+        if &head[..4] == b"data" {
+            return None;
+        }
+        // Chunks are padded to an even length.
+        std::io::copy(&mut (&mut f).take(size + (size & 1)), &mut std::io::sink()).ok()?;
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 fn stream_wav_hound(path: &Path, block_frames: usize, sink: &mut impl FnMut(&[f32], u32) -> bool) -> Result<AudioInfo, HoundFailure> {
     let p = path.to_path_buf();
     let reader = match hound::WavReader::open(path) {
@@ -236,6 +278,32 @@ fn stream_wav_hound(path: &Path, block_frames: usize, sink: &mut impl FnMut(&[f3
         }};
     }
     match (spec.sample_format, spec.bits_per_sample) {
+        // The commonest WAV: its data chunk read in bulk (hound's per-sample reader costs
+        // about a tenth of the analysis); the same samples, the same errors.
+        (hound::SampleFormat::Int, 16) if stored_sample_bytes(path) == Some(2) => {
+            let total = declared * channels as u64;
+            let mut r = reader.into_inner();
+            let mut bytes = vec![0u8; chunk * 2];
+            let mut buf: Vec<i16> = Vec::with_capacity(chunk);
+            let mut read = 0u64;
+            while read < total {
+                let want = (total - read).min(chunk as u64) as usize * 2;
+                let got = read_full(&mut r, &mut bytes[..want]).map_err(|e| fail(hound::Error::IoError(e), frames))?;
+                if got < want {
+                    let eof = std::io::Error::from(ErrorKind::UnexpectedEof);
+                    return Err(fail(hound::Error::IoError(eof), frames));
+                }
+                buf.clear();
+                buf.extend(bytes[..got].as_chunks::<2>().0.iter().map(|b| i16::from_le_bytes(*b)));
+                read += buf.len() as u64;
+                let whole = buf.len() / channels * channels;
+                mix_into(&buf[..whole], channels, 1.0 / 32768.0, |v| v as f64, &mut out);
+                frames += out.len() as u64;
+                if !sink(&out, spec.sample_rate) {
+                    break;
+                }
+            }
+        }
         (hound::SampleFormat::Float, 32) => pump!(f32, 1.0),
         (hound::SampleFormat::Int, 8) => pump!(i8, 1.0 / 128.0),
         (hound::SampleFormat::Int, 16) => pump!(i16, 1.0 / 32768.0),

@@ -64,16 +64,17 @@ impl LabelRow {
 }
 
 /// Labels one file: one row, or one row per `segment_s`-second window. A decoding failure is
-/// a single row carrying the reason.
-pub fn label_file(path: &Path, predictor: &Predictor, segment_s: Option<f64>) -> Vec<LabelRow> {
-    label_source(Source::File(path), predictor, segment_s)
+/// a single row carrying the reason. A whole file's frames are spread over `threads` threads
+/// (segments are spread over rayon's); the rows do not depend on either.
+pub fn label_file(path: &Path, predictor: &Predictor, segment_s: Option<f64>, threads: usize) -> Vec<LabelRow> {
+    label_source(Source::File(path), predictor, segment_s, threads)
 }
 
 /// Labels a file or an in-memory signal (exactly as the same samples in a file).
-pub fn label_source(source: Source<'_>, predictor: &Predictor, segment_s: Option<f64>) -> Vec<LabelRow> {
+pub fn label_source(source: Source<'_>, predictor: &Predictor, segment_s: Option<f64>, threads: usize) -> Vec<LabelRow> {
     let path = source.name();
     match segment_s {
-        None => match egemaps::extract_source(source, Rate::Canonical, false) {
+        None => match egemaps::extract_source(source, Rate::Canonical, false, threads) {
             Ok(an) if an.functionals.is_valid() => {
                 vec![LabelRow::judged(None, an.duration_s, &an.functionals.0, an.voiced_ratio, predictor)]
             }

@@ -156,7 +156,7 @@ impl FeatureCache {
 }
 
 fn extract(path: &Path) -> SampleFeatures {
-    let an = egemaps::extract_file(path, Rate::Canonical, false).map_err(|e| SampleError::Extract(Arc::new(e)))?;
+    let an = egemaps::extract_file(path, Rate::Canonical, false, 1).map_err(|e| SampleError::Extract(Arc::new(e)))?;
     if !an.functionals.is_valid() {
         return Err(SampleError::TooShort(path.to_path_buf()));
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{CancelToken, Event, JobError, Sink, audio_files, pool, relative_name};
+use super::{CancelToken, Event, JobError, Sink, audio_files, pool, relative_name, threads_for};
 use crate::egemaps::{self, Analysis, FEATURE_NAMES, FileError, LLD_NAMES, Rate};
 use crate::fsutil::{csv_field, fmt_value};
 
@@ -77,7 +77,7 @@ fn extract_list(
             .enumerate()
             .map(|(index, f)| {
                 cancel.check()?;
-                let r = egemaps::extract_file(f, rate, with_lld);
+                let r = egemaps::extract_file(f, rate, with_lld, threads_for(f, total));
                 let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 let error = r.as_ref().err().map(|e| e.to_string());
                 sink.event(Event::FileDone { index, done, total, path: f.clone(), error });

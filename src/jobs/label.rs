@@ -95,7 +95,7 @@ pub fn label_files(
             .enumerate()
             .map(|(index, f)| {
                 cancel.check()?;
-                let rows = label_file(f, predictor, segment);
+                let rows = label_file(f, predictor, segment, super::threads_for(f, total));
                 let error = rows.iter().filter(|r| !r.no_speech).find_map(|r| r.error.clone());
                 sink.event(Event::Labelled { index, rows: rows.clone() });
                 let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;

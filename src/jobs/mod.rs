@@ -310,3 +310,15 @@ pub(crate) fn earlier_rows(path: &Path, header: &str) -> Result<std::collections
     }
     Ok(out)
 }
+
+/// Files at least this large spread their frames over every thread of the job (about two
+/// minutes of 16 kHz 16-bit WAV; longer for compressed formats).
+const LONG_FILE_BYTES: u64 = 4 << 20;
+
+/// How many threads one file's frames get inside a job's pool: all of them when it is the
+/// job's only file or a long one, so that a long recording never leaves cores idle; otherwise
+/// one (files already run side by side). Results do not depend on it.
+pub(crate) fn threads_for(path: &Path, files: usize) -> usize {
+    let long = std::fs::metadata(path).is_ok_and(|m| m.len() >= LONG_FILE_BYTES);
+    if files <= 1 || long { rayon::current_num_threads() } else { 1 }
+}

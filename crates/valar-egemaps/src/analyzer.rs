@@ -5,11 +5,15 @@
 
 use std::collections::VecDeque;
 
+use std::ops::Range;
+
+use realfft::num_complex::Complex;
+
 use super::dsp::{FramedFft, Geometry, gaussian, hamming};
-use super::formants::{FormantAnalyzer, Formants};
-use super::pitch::{PitchViterbi, ShsAnalyzer, semitones};
+use super::formants::{FormantAnalyzer, Formants, Lpc, formants_from_lpc};
+use super::pitch::{Candidates, PitchViterbi, ShsAnalyzer, semitones};
 use super::spectral::{N_SPECTRAL, SpectralAnalyzer};
-use super::voice::{HarmonicsAnalyzer, JitterAnalyzer};
+use super::voice::{HarmonicsAnalyzer, JitterAnalyzer, JitterShimmer};
 
 /// RMS of the Gaussian-windowed 60 ms frame above which F0 is kept (spec §4.7.4).
 const ENERGY_GATE: f64 = 0.001;
@@ -51,16 +55,206 @@ impl Contours {
     }
 }
 
-pub(crate) struct Analyzer {
-    g: Geometry,
+/// What one 20 ms frame yields on its own.
+struct Frame20 {
+    energy: f64,
+    spectral: [f32; N_SPECTRAL],
+    lpc: Lpc,
+}
+
+/// What one 60 ms frame yields on its own: its magnitude spectrum, the RMS of its windowed
+/// samples, and its pitch candidates.
+struct Frame60 {
+    mag: Vec<f64>,
+    e60: f64,
+    cands: Candidates,
+}
+
+/// A decided 60 ms frame on its way to its row: everything its harmonics need.
+struct Decided {
+    frame: usize,
+    mag: Vec<f64>,
+    f0: f32,
+    formants: [f64; 3],
+    jitter: JitterShimmer,
+}
+
+/// Most frames of either stream one thread takes at a time (bounds the memory of a batch).
+const BATCH_PER_THREAD: usize = 256;
+/// Fewest frames worth a thread of their own (a thread costs about as much as one frame).
+const MIN_PER_THREAD: usize = 16;
+
+/// The per-frame analysis that depends on nothing but the frame's own samples (and, for the
+/// spectral flux, the previous 20 ms frame's spectrum): FFTs, spectral LLDs, LPC and SHS
+/// candidates. Any run of frames can go to any thread; what depends on earlier frames (the
+/// formant root finder's start, the Viterbi, jitter) runs afterwards, in frame order.
+struct FrameStage {
     fft20: FramedFft,
     fft60: FramedFft,
     spectral: SpectralAnalyzer,
     shs: ShsAnalyzer,
+    lpc: FormantAnalyzer,
+    harmonics: HarmonicsAnalyzer,
+    mag: Vec<f64>,
+    /// The 20 ms frame whose predecessor the flux state holds.
+    next20: usize,
+}
+
+impl FrameStage {
+    fn new(g: &Geometry) -> Self {
+        Self {
+            fft20: FramedFft::new(hamming(g.l20), g.nfft20),
+            fft60: FramedFft::new(gaussian(g.l60, 0.4), g.nfft60),
+            spectral: SpectralAnalyzer::new(g),
+            shs: ShsAnalyzer::new(g),
+            lpc: FormantAnalyzer::new(g),
+            harmonics: HarmonicsAnalyzer::new(g),
+            mag: Vec::new(),
+            next20: 0,
+        }
+    }
+
+    /// 20 ms frames `frames` of `samples` (which start at absolute sample `offset`).
+    fn frames20(&mut self, g: &Geometry, samples: &[f32], offset: usize, frames: Range<usize>, out: &mut Vec<Frame20>) {
+        let frame = |i: usize| {
+            let s = i * g.hop - offset;
+            &samples[s..s + g.l20]
+        };
+        if frames.start > 0 && self.next20 != frames.start {
+            // Another thread analysed the frame before: its spectrum again, for the flux.
+            self.fft20.run(frame(frames.start - 1));
+            self.fft20.magnitudes(&mut self.mag);
+            self.spectral.follow(&self.mag);
+        }
+        for i in frames.clone() {
+            let x = frame(i);
+            let energy = x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / g.l20 as f64;
+            self.fft20.run(x);
+            self.fft20.magnitudes(&mut self.mag);
+            let mut row = [0.0f64; N_SPECTRAL];
+            self.spectral.analyze(&self.mag, &mut row);
+            out.push(Frame20 { energy, spectral: row.map(|v| v as f32), lpc: self.lpc.lpc_of(x) });
+        }
+        self.next20 = frames.end;
+    }
+
+    /// 60 ms frames `frames` of `samples` (which start at absolute sample `offset`).
+    fn frames60(&mut self, g: &Geometry, samples: &[f32], offset: usize, frames: Range<usize>, out: &mut Vec<Frame60>) {
+        for i in frames {
+            let s = i * g.hop - offset;
+            self.fft60.run(&samples[s..s + g.l60]);
+            let mut mag = Vec::new();
+            self.fft60.magnitudes(&mut mag);
+            let e60 = self.fft60.windowed_mean_square().sqrt();
+            let cands = self.shs.analyze(&mag);
+            out.push(Frame60 { mag, e60, cands });
+        }
+    }
+}
+
+/// Runs `work` over `frames` split into contiguous runs, one per stage (thread), and returns
+/// the outputs in frame order: the same outputs one stage would give alone.
+fn in_parallel<T: Send>(
+    stages: &mut [FrameStage],
+    frames: Range<usize>,
+    work: impl Fn(&mut FrameStage, Range<usize>, &mut Vec<T>) + Sync,
+) -> Vec<T> {
+    let n = frames.len();
+    let threads = stages.len().min(n / MIN_PER_THREAD).max(1);
+    let mut out = Vec::with_capacity(n);
+    if threads == 1 {
+        work(&mut stages[0], frames, &mut out);
+        return out;
+    }
+    let per = n.div_ceil(threads);
+    let run = |t: usize| frames.start + t * per..(frames.start + (t + 1) * per).min(frames.end);
+    let (first, rest) = stages[..threads].split_at_mut(1);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let others: Vec<_> = rest
+            .iter_mut()
+            .enumerate()
+            .map(|(t, stage)| {
+                let r = run(t + 1);
+                scope.spawn(move || {
+                    let mut part = Vec::with_capacity(r.len());
+                    work(stage, r, &mut part);
+                    part
+                })
+            })
+            .collect();
+        work(&mut first[0], run(0), &mut out);
+        for h in others {
+            // A panic in a worker is a bug in the analysis: surface it where it would have
+            // surfaced on one thread.
+            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+    });
+    out
+}
+
+/// 60 ms frames `frames` analysed by every stage taking runs of a few frames in turn, while
+/// the calling thread first turns `lpc` into formants in frame order (`roots` carries the root
+/// finder's start from frame to frame) and then joins in. Outputs in frame order, identical to
+/// one thread's.
+#[allow(clippy::too_many_arguments)]
+fn formants_beside_frames60(
+    stages: &mut [FrameStage],
+    g: &Geometry,
+    samples: &[f32],
+    offset: usize,
+    frames: Range<usize>,
+    lpc: &[Lpc],
+    roots: &mut Option<Vec<Complex<f64>>>,
+) -> (Vec<Formants>, Vec<Frame60>) {
+    let formants_of = |roots: &mut Option<Vec<Complex<f64>>>| lpc.iter().map(|a| formants_from_lpc(a, roots)).collect::<Vec<_>>();
+    if stages.len() == 1 || frames.len() < 2 * MIN_PER_THREAD {
+        let formants = formants_of(roots);
+        let mut out = Vec::with_capacity(frames.len());
+        stages[0].frames60(g, samples, offset, frames, &mut out);
+        return (formants, out);
+    }
+    const RUN: usize = 8;
+    let runs = frames.len().div_ceil(RUN);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take = |stage: &mut FrameStage| {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if i >= runs {
+                return done;
+            }
+            let r = frames.start + i * RUN..(frames.start + (i + 1) * RUN).min(frames.end);
+            let mut out = Vec::with_capacity(r.len());
+            stage.frames60(g, samples, offset, r, &mut out);
+            done.push((i, out));
+        }
+    };
+    let (first, rest) = stages.split_at_mut(1);
+    let take = &take;
+    let (formants, mut parts) = std::thread::scope(|scope| {
+        let others: Vec<_> = rest.iter_mut().map(|stage| scope.spawn(move || take(stage))).collect();
+        let formants = formants_of(roots);
+        let mut parts = take(&mut first[0]);
+        for h in others {
+            parts.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        (formants, parts)
+    });
+    parts.sort_unstable_by_key(|(i, _)| *i);
+    (formants, parts.into_iter().flat_map(|(_, out)| out).collect())
+}
+
+pub(crate) struct Analyzer {
+    g: Geometry,
+    /// One per thread (at least one).
+    stages: Vec<FrameStage>,
     viterbi: PitchViterbi,
     jitter: JitterAnalyzer,
-    harmonics: HarmonicsAnalyzer,
-    formants: FormantAnalyzer,
+    /// Frames the Viterbi has decided whose harmonics are still to be analysed.
+    decided: Vec<Decided>,
+    /// The formant root finder's start: the previous frame's roots.
+    roots: Option<Vec<Complex<f64>>>,
     /// Samples from absolute index `offset` on.
     samples: Vec<f32>,
     offset: usize,
@@ -69,31 +263,25 @@ pub(crate) struct Analyzer {
     next_voice: usize,
     /// 60 ms magnitude spectra and gate energies of frames the Viterbi has not decided yet.
     pending: VecDeque<(Vec<f64>, f64)>,
-    spare: Vec<Vec<f64>>,
-    mag: Vec<f64>,
     pub contours: Contours,
 }
 
 impl Analyzer {
-    pub fn new(sample_rate: u32) -> Self {
+    /// An analyser whose frames are spread over `threads` threads (results do not depend on it).
+    pub fn new(sample_rate: u32, threads: usize) -> Self {
         let g = Geometry::new(sample_rate);
         Self {
-            fft20: FramedFft::new(hamming(g.l20), g.nfft20),
-            fft60: FramedFft::new(gaussian(g.l60, 0.4), g.nfft60),
-            spectral: SpectralAnalyzer::new(&g),
-            shs: ShsAnalyzer::new(&g),
+            stages: (0..threads.max(1)).map(|_| FrameStage::new(&g)).collect(),
             viterbi: PitchViterbi::default(),
             jitter: JitterAnalyzer::new(&g),
-            harmonics: HarmonicsAnalyzer::new(&g),
-            formants: FormantAnalyzer::new(&g),
+            decided: Vec::new(),
+            roots: None,
             samples: Vec::new(),
             offset: 0,
             next20: 0,
             next60: 0,
             next_voice: 0,
             pending: VecDeque::new(),
-            spare: Vec::new(),
-            mag: Vec::new(),
             contours: Contours::default(),
             g,
         }
@@ -112,30 +300,33 @@ impl Analyzer {
     pub fn push(&mut self, x: &[f32]) {
         self.samples.extend_from_slice(x);
         let end = self.samples_seen();
-        let (hop, l20, l60) = (self.g.hop, self.g.l20, self.g.l60);
-        while self.next20 * hop + l20 <= end {
-            let s = self.next20 * hop - self.offset;
-            let frame = &self.samples[s..s + l20];
-            self.contours.energy.push(frame.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / l20 as f64);
-            self.fft20.run(frame);
-            self.fft20.magnitudes(&mut self.mag);
-            let mut row = [0.0f64; N_SPECTRAL];
-            self.spectral.analyze(&self.mag, &mut row);
-            self.contours.spectral.push(row.map(|v| v as f32));
-            self.contours.formants.push(self.formants.analyze(frame));
-            self.next20 += 1;
-        }
-        while self.next60 * hop + l60 <= end {
-            let s = self.next60 * hop - self.offset;
-            self.fft60.run(&self.samples[s..s + l60]);
-            let mut mag = self.spare.pop().unwrap_or_default();
-            self.fft60.magnitudes(&mut mag);
-            let e60 = self.fft60.windowed_mean_square().sqrt();
-            let cands = self.shs.analyze(&mag);
-            self.pending.push_back((mag, e60));
-            self.viterbi.push(cands);
-            self.next60 += 1;
-            self.drain_decided();
+        let complete = |len: usize| if end >= len { (end - len) / self.g.hop + 1 } else { 0 };
+        let (avail20, avail60) = (complete(self.g.l20), complete(self.g.l60));
+        let batch = BATCH_PER_THREAD * self.stages.len();
+        // Bounded batches keep memory flat whatever the block size. A 60 ms frame is analysed
+        // only once the 20 ms frame of the same index is (its harmonics read that frame's
+        // formants), which is the order one thread has always used.
+        while self.next20 < avail20 || self.next60 < avail60 {
+            let (g, samples, offset) = (&self.g, &self.samples[..], self.offset);
+            let to20 = (self.next20 + batch).min(avail20);
+            let rows = in_parallel(&mut self.stages, self.next20..to20, |st, r, out| st.frames20(g, samples, offset, r, out));
+            let mut lpc = Vec::with_capacity(rows.len());
+            for f in rows {
+                self.contours.energy.push(f.energy);
+                self.contours.spectral.push(f.spectral);
+                lpc.push(f.lpc);
+            }
+            self.next20 = to20;
+            let to60 = (self.next60 + batch).min(avail60).min(self.next20);
+            let (formants, rows) = formants_beside_frames60(&mut self.stages, g, samples, offset, self.next60..to60, &lpc, &mut self.roots);
+            self.contours.formants.extend(formants);
+            for f in rows {
+                self.pending.push_back((f.mag, f.e60));
+                self.viterbi.push(f.cands);
+                self.next60 += 1;
+                self.drain_decided();
+            }
+            self.finish_decided();
         }
         self.trim();
     }
@@ -147,33 +338,48 @@ impl Analyzer {
         }
         let r = self.viterbi.flush();
         self.drain_decided();
+        self.finish_decided();
         r
     }
 
+    /// Takes the frames the Viterbi has decided: F0 gating and jitter (which follow each other
+    /// frame by frame) now, harmonics later in [`Self::finish_decided`].
     fn drain_decided(&mut self) {
         while let Some((k, f0)) = self.viterbi.pop_decided() {
             let Some((mag, e60)) = self.pending.pop_front() else { break };
             let f0 = if e60 > ENERGY_GATE { f0 } else { 0.0 };
             let (offset, samples) = (self.offset, &self.samples);
-            let js = self.jitter.analyze(k, f0, |a, b| {
+            let jitter = self.jitter.analyze(k, f0, |a, b| {
                 let lo = a.saturating_sub(offset).min(samples.len());
                 let hi = b.saturating_sub(offset).min(samples.len()).max(lo);
                 &samples[lo..hi]
             });
             let fm = self.contours.formants.get(k - self.contours.base).copied().unwrap_or_default();
-            let h = self.harmonics.analyze(&mag, f0, [fm.freq[0], fm.freq[1], fm.freq[2]]);
+            self.decided.push(Decided { frame: k, mag, f0, formants: [fm.freq[0], fm.freq[1], fm.freq[2]], jitter });
+        }
+    }
+
+    /// Harmonics of the decided frames (on every thread: each frame's depend on it alone), then
+    /// their rows in frame order.
+    fn finish_decided(&mut self) {
+        let decided = std::mem::take(&mut self.decided);
+        let h = in_parallel(&mut self.stages, 0..decided.len(), |st, r, out| {
+            out.extend(decided[r].iter().map(|d| st.harmonics.analyze(&d.mag, d.f0, d.formants)));
+        });
+        for (d, h) in decided.iter().zip(h) {
             self.contours.voice.push(VoiceRow {
-                f0_hz: f0,
-                f0_st: semitones(f0),
-                jitter: js.jitter,
-                shimmer_db: js.shimmer_db,
+                f0_hz: d.f0,
+                f0_st: semitones(d.f0),
+                jitter: d.jitter.jitter,
+                shimmer_db: d.jitter.shimmer_db,
                 hnr_db: h.hnr_db,
                 h1_h2: h.h1_h2,
                 h1_a3: h.h1_a3,
                 formant_amp: h.formant_amp,
             });
-            self.spare.push(mag);
-            self.next_voice = k + 1;
+        }
+        if let Some(d) = decided.last() {
+            self.next_voice = d.frame + 1;
         }
     }
 

@@ -95,11 +95,14 @@ impl FramedFft {
 
     /// Transforms `frame` (exactly the window's length) into `self.spectrum`.
     pub fn run(&mut self, frame: &[f32]) {
-        self.input.fill(0.0);
-        for (i, (&x, &w)) in frame.iter().zip(&self.window).enumerate() {
-            self.input[self.pad + i] = x as f64 * w;
-        }
+        // Only the padding needs zeroing (the FFT leaves the whole buffer scrambled); the frame
+        // overwrites the rest.
         let len = self.window.len();
+        self.input[..self.pad].fill(0.0);
+        self.input[self.pad + len..].fill(0.0);
+        for (v, (&x, &w)) in self.input[self.pad..self.pad + len].iter_mut().zip(frame.iter().zip(&self.window)) {
+            *v = x as f64 * w;
+        }
         self.mean_square = self.input[self.pad..self.pad + len].iter().map(|v| v * v).sum::<f64>() / len as f64;
         // The plan sizes match by construction, so this cannot fail.
         let _ = self.fft.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);

@@ -15,6 +15,9 @@ const MIN_F: f64 = 50.0;
 const MAX_F: f64 = 5450.0;
 pub(crate) const N_FORMANTS: usize = 5;
 
+/// LPC coefficients a_1..a_p of one frame.
+pub(crate) type Lpc = [f64; LPC_ORDER];
+
 /// Formant frequencies and bandwidths of one frame (0 = missing).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Formants {
@@ -36,7 +39,8 @@ pub(crate) struct FormantAnalyzer {
     /// cos and sin tables of the inverse DFT, shared by every analyser of one sample rate.
     tables: std::sync::Arc<(Vec<f32>, Vec<f32>)>,
     y: Vec<f32>,
-    last_roots: Option<Vec<Complex<f64>>>,
+    /// The CPU's vector extensions, detected once.
+    arch: pulp::Arch,
 }
 
 impl FormantAnalyzer {
@@ -77,19 +81,22 @@ impl FormantAnalyzer {
             spectrum: vec![0.0f32; g.nfft20],
             tables,
             y: vec![0.0f32; stride],
-            last_roots: None,
+            arch: pulp::Arch::new(),
         }
     }
 
-    /// Formants of one 20 ms frame (exactly the window's length).
+    /// LPC coefficients of one 20 ms frame (exactly the window's length), which depend on that
+    /// frame alone; [`formants_from_lpc`] turns them into formants, frame after frame.
     ///
     /// Formant roots are chaotic (spec §8.2), so this stage copies openSMILE's arithmetic: the
     /// windowing, the FFT (Ooura's, in f32), tables, inverse-DFT sums, autocorrelation and
     /// Levinson–Durbin all in f32, in openSMILE's order of operations.
-    pub fn analyze(&mut self, frame: &[f32]) -> Formants {
+    pub fn lpc_of(&mut self, frame: &[f32]) -> Lpc {
         let pad = (self.nfft - self.window.len()) / 2;
-        self.spectrum.fill(0.0);
-        for ((s, &x), &w) in self.spectrum[pad..].iter_mut().zip(frame).zip(&self.window) {
+        let len = self.window.len();
+        self.spectrum[..pad].fill(0.0);
+        self.spectrum[pad + len..].fill(0.0);
+        for ((s, &x), &w) in self.spectrum[pad..pad + len].iter_mut().zip(frame).zip(&self.window) {
             *s = x * w;
         }
         self.fft.forward(&mut self.spectrum);
@@ -102,21 +109,58 @@ impl FormantAnalyzer {
         // output is accumulated in f32 in openSMILE's order (DC, then cos and sin term of every
         // bin); eight outputs advance together, which changes nothing in any one sum.
         let per_block = self.b_max * LANES;
-        for ((y, c_blk), s_blk) in self.y.chunks_exact_mut(LANES).zip(cos.chunks_exact(per_block)).zip(sin.chunks_exact(per_block)) {
-            let mut acc = [dc; LANES];
-            for (b, (c, s)) in c_blk.chunks_exact(LANES).zip(s_blk.chunks_exact(LANES)).enumerate().skip(1) {
-                let (re, im) = (spectrum[2 * b], spectrum[2 * b + 1]);
-                for l in 0..LANES {
-                    acc[l] += re * c[l];
-                    acc[l] += im * s[l];
-                }
+        // Bins 1..B-1 as (cosine sum, sine sum) pairs, read beside each block's table rows.
+        let (bins, _) = spectrum[2..2 * self.b_max].as_chunks::<2>();
+        let y = &mut self.y;
+        // The same scalar arithmetic, compiled for the widest vectors the CPU has (AVX where
+        // present): each lane's sum keeps its order, so the result is identical everywhere.
+        self.arch.dispatch(Resample { y, cos, sin, per_block, bins, dc, half });
+        lpc(&self.y[..self.n_out])
+    }
+}
+
+/// The resampler's arguments, run by [`pulp::Arch::dispatch`] in a function compiled for the
+/// CPU's vector extensions (everything it calls is inlined into that function).
+struct Resample<'a> {
+    y: &'a mut [f32],
+    cos: &'a [f32],
+    sin: &'a [f32],
+    per_block: usize,
+    bins: &'a [[f32; 2]],
+    dc: f32,
+    half: f32,
+}
+
+impl pulp::WithSimd for Resample<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        resample(self.y, self.cos, self.sin, self.per_block, self.bins, self.dc, self.half);
+    }
+}
+
+/// openSMILE's DFT resampler: output i = (DC + Σ_b re_b·cos_bi + im_b·sin_bi) / half, bins from 1,
+/// accumulated in f32 in that order; `LANES` outputs advance together.
+#[inline(always)]
+fn resample(y: &mut [f32], cos: &[f32], sin: &[f32], per_block: usize, bins: &[[f32; 2]], dc: f32, half: f32) {
+    for ((y, c_blk), s_blk) in y.chunks_exact_mut(LANES).zip(cos.chunks_exact(per_block)).zip(sin.chunks_exact(per_block)) {
+        let (c_rows, _) = c_blk[LANES..].as_chunks::<LANES>();
+        let (s_rows, _) = s_blk[LANES..].as_chunks::<LANES>();
+        let mut acc = [dc; LANES];
+        // Fixed-size rows: no bounds checks, and each lane's two updates vectorise across
+        // lanes while keeping every lane's own order (cos term, then sin term, bin by bin).
+        for ((c, s), &[re, im]) in c_rows.iter().zip(s_rows).zip(bins) {
+            for l in 0..LANES {
+                acc[l] += re * c[l];
             }
-            for (y, a) in y.iter_mut().zip(&acc) {
-                *y = a / half;
+            for l in 0..LANES {
+                acc[l] += im * s[l];
             }
         }
-        let a = lpc(&self.y[..self.n_out]);
-        formants_from_lpc(&a, &mut self.last_roots)
+        for (y, a) in y.iter_mut().zip(&acc) {
+            *y = a / half;
+        }
     }
 }
 
@@ -176,7 +220,7 @@ fn lpc(y: &[f32]) -> [f64; LPC_ORDER] {
 }
 
 /// Formants from LPC coefficients; `start` seeds the root finder and receives the roots.
-fn formants_from_lpc(a: &[f64; LPC_ORDER], start: &mut Option<Vec<Complex<f64>>>) -> Formants {
+pub(crate) fn formants_from_lpc(a: &[f64; LPC_ORDER], start: &mut Option<Vec<Complex<f64>>>) -> Formants {
     let mut out = Formants::default();
     if a.iter().all(|&v| v == 0.0) {
         return out;

@@ -115,6 +115,7 @@ pub enum ExtractError {
 #[derive(Debug, Clone, Copy)]
 pub struct Extractor {
     sample_rate: u32,
+    threads: usize,
 }
 
 impl Extractor {
@@ -122,7 +123,14 @@ impl Extractor {
         if !(MIN_RATE..=MAX_RATE).contains(&sample_rate) {
             return Err(ExtractError::Rate(sample_rate));
         }
-        Ok(Self { sample_rate })
+        Ok(Self { sample_rate, threads: 1 })
+    }
+
+    /// Spreads each recording's frames over `threads` threads (1, the default: the calling
+    /// thread alone). The results are identical for every count: only the frame analysis that
+    /// depends on nothing earlier runs in parallel, and the rest follows in frame order.
+    pub fn threads(self, threads: usize) -> Self {
+        Self { threads: threads.max(1), ..self }
     }
 
     pub fn sample_rate(&self) -> u32 {
@@ -143,7 +151,7 @@ impl Extractor {
 
     /// An incremental batch session: push blocks of any size, then `finish` once.
     pub fn session(&self) -> Session {
-        Session { analyzer: Analyzer::new(self.sample_rate), sample_rate: self.sample_rate, samples: 0 }
+        Session { analyzer: Analyzer::new(self.sample_rate, self.threads), sample_rate: self.sample_rate, samples: 0 }
     }
 }
 
@@ -343,7 +351,7 @@ impl StreamingExtractor {
         let frames = |s: f64| ((s / FRAME_PERIOD_S).round() as usize).max(1);
         let window_frames = frames(window_s.max(0.1));
         Ok(Self {
-            analyzer: Analyzer::new(sample_rate),
+            analyzer: Analyzer::new(sample_rate, 1),
             sample_rate,
             window_frames,
             hop_frames: frames(hop_s.max(0.01)),

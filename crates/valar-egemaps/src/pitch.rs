@@ -36,6 +36,8 @@ pub(crate) struct ShsAnalyzer {
     u: Vec<f64>,
     z: Vec<f32>,
     ss: Vec<f32>,
+    /// The CPU's vector extensions, detected once.
+    arch: pulp::Arch,
 }
 
 impl ShsAnalyzer {
@@ -83,11 +85,18 @@ impl ShsAnalyzer {
             u: vec![0.0; k],
             z: vec![0.0; k],
             ss: vec![0.0; k],
+            arch: pulp::Arch::new(),
         }
     }
 
     /// Candidates of one frame from its 60 ms magnitude spectrum.
     pub fn analyze(&mut self, mag: &[f64]) -> Candidates {
+        // The same scalar arithmetic compiled for the CPU's widest vectors (bit-identical).
+        self.arch.dispatch(ShsFrame { shs: self, mag })
+    }
+
+    #[inline(always)]
+    fn analyze_here(&mut self, mag: &[f64]) -> Candidates {
         let n = mag.len();
         for (y, &m) in self.y.iter_mut().zip(mag) {
             *y = m as f32 as f64;
@@ -103,6 +112,7 @@ impl ShsAnalyzer {
         self.pick_candidates()
     }
 
+    #[inline(always)]
     fn subharmonic_sum(&mut self) {
         let n = self.z.len();
         self.ss.copy_from_slice(&self.z);
@@ -196,7 +206,23 @@ impl ShsAnalyzer {
     }
 }
 
+/// One frame's SHS analysis, run by [`pulp::Arch::dispatch`] (everything it calls inlined).
+struct ShsFrame<'a> {
+    shs: &'a mut ShsAnalyzer,
+    mag: &'a [f64],
+}
+
+impl pulp::WithSimd for ShsFrame<'_> {
+    type Output = Candidates;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Candidates {
+        self.shs.analyze_here(self.mag)
+    }
+}
+
 /// Zeroes the valleys between spectral peaks (smileDsp_specEnhanceSHS, incl. its one-peak QUIRK).
+#[inline(always)]
 fn enhance_peaks(a: &mut [f64]) {
     let n = a.len();
     if n < 2 {
@@ -232,6 +258,7 @@ fn enhance_peaks(a: &mut [f64]) {
 }
 
 /// (a[i-1] + 2a[i] + a[i+1]) / 4 with a[-1] = 0, the last bin unchanged.
+#[inline(always)]
 fn smooth(a: &mut [f64]) {
     let mut prev = 0.0;
     for i in 0..a.len().saturating_sub(1) {
@@ -268,6 +295,7 @@ struct SplineTarget {
 }
 
 impl SplineTarget {
+    #[inline(always)]
     fn eval(&self, y: &[f64], y2: &[f64]) -> f64 {
         let (lo, hi) = (self.lo, self.lo + 1);
         self.a * y[lo] + self.b * y[hi] + (self.ca * y2[lo] + self.cb * y2[hi]) * self.h2 / 6.0
@@ -299,6 +327,7 @@ impl Spline {
     }
 
     /// Second derivatives of the natural spline through the abscissae and `y`.
+    #[inline(always)]
     fn second_derivatives(&self, y: &[f64], y2: &mut [f64], u: &mut [f64]) {
         let n = y.len();
         y2[0] = 0.0;

@@ -155,6 +155,13 @@ impl SpectralAnalyzer {
         }
     }
 
+    /// Makes `mag` the previous frame's spectrum (for the flux of the next one), as if that
+    /// frame had just been analysed: a run of frames can then start anywhere in a recording.
+    pub fn follow(&mut self, mag: &[f64]) {
+        self.prev_mag.copy_from_slice(mag);
+        self.has_prev = true;
+    }
+
     /// Computes the ten LLDs from the 20 ms magnitude spectrum.
     pub fn analyze(&mut self, mag: &[f64], out: &mut [f64; N_SPECTRAL]) {
         for (p, &m) in self.power.iter_mut().zip(mag) {
@@ -183,7 +190,9 @@ impl SpectralAnalyzer {
 
         out[ALPHA] = self.alpha_ratio();
         out[HAMMARBERG] = self.hammarberg();
-        for (k, lp) in self.log_power.iter_mut().enumerate() {
+        // Only the slopes read the log power: bins above the 1500 Hz band's last are not needed.
+        let used = (self.slopes[0].i_hi.max(self.slopes[1].i_hi) + 1).min(self.log_power.len());
+        for (k, lp) in self.log_power[..used].iter_mut().enumerate() {
             let p = self.power[k];
             *lp = if p > SPEC_FLOOR { 10.0 * p.log10() } else { 10.0 * SPEC_FLOOR.log10() };
         }
