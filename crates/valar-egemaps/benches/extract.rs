@@ -27,6 +27,9 @@ fn bench(c: &mut Criterion) {
         // Throughput in milliseconds of audio, so criterion's "elem/s" reads as ms audio per s.
         g.throughput(Throughput::Elements((x.len() as f64 / rate as f64 * 1000.0) as u64));
         g.bench_function(format!("functionals_10s_{}k", rate / 1000), |b| b.iter(|| ex.extract(std::hint::black_box(&x))));
+        // The same recording's frames over two threads (identical results; wall time).
+        let ex2 = ex.threads(2);
+        g.bench_function(format!("functionals_10s_{}k_2_threads", rate / 1000), |b| b.iter(|| ex2.extract(std::hint::black_box(&x))));
     }
     g.finish();
 }
