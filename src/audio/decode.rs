@@ -119,7 +119,10 @@ pub fn stream_file(path: &Path, block_frames: usize, mut sink: impl FnMut(&[f32]
             Err(HoundFailure::Fatal(e)) => return Err(e),
         }
     }
-    stream_symphonia(path, block_frames.max(1), &mut sink)
+    // A third-party decoder that panics on malformed data (fuzzing found symphonia's WAV reader
+    // overflowing on an absurd channel count) fails this file, not the run.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stream_symphonia(path, block_frames.max(1), &mut sink)))
+        .unwrap_or_else(|_| Err(AudioError::Corrupt { path: path.to_path_buf(), detail: "the decoder failed on malformed data".into() }))
 }
 
 fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
