@@ -85,9 +85,10 @@ const BATCH_PER_THREAD: usize = 256;
 const MIN_PER_THREAD: usize = 16;
 
 /// The per-frame analysis that depends on nothing but the frame's own samples (and, for the
-/// spectral flux, the previous 20 ms frame's spectrum): FFTs, spectral LLDs, LPC and SHS
-/// candidates. Any run of frames can go to any thread; what depends on earlier frames (the
-/// formant root finder's start, the Viterbi, jitter) runs afterwards, in frame order.
+/// spectral flux, the previous 20 ms frame's spectrum): FFTs, spectral LLDs, LPC, SHS
+/// candidates, and (once F0 is decided) harmonics. Any run of frames can go to any thread; what
+/// depends on earlier frames (the formant root finder's start, the Viterbi, jitter) runs in
+/// frame order.
 struct FrameStage {
     fft20: FramedFft,
     fft60: FramedFft,
