@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use realfft::num_complex::Complex;
 
-use super::dsp::{FramedFft, Geometry, gaussian, hamming};
+use super::dsp::{FramedFft, Geometry, OouraFramedFft, gaussian, hamming};
 use super::formants::{FormantAnalyzer, Formants, Lpc, formants_from_lpc};
 use super::pitch::{Candidates, PitchViterbi, ShsAnalyzer, semitones};
 use super::spectral::{N_SPECTRAL, SpectralAnalyzer};
@@ -91,7 +91,7 @@ const MIN_PER_THREAD: usize = 16;
 /// frame order.
 struct FrameStage {
     fft20: FramedFft,
-    fft60: FramedFft,
+    fft60: OouraFramedFft,
     spectral: SpectralAnalyzer,
     shs: ShsAnalyzer,
     lpc: FormantAnalyzer,
@@ -105,7 +105,7 @@ impl FrameStage {
     fn new(g: &Geometry) -> Self {
         Self {
             fft20: FramedFft::new(hamming(g.l20), g.nfft20),
-            fft60: FramedFft::new(gaussian(g.l60, 0.4), g.nfft60),
+            fft60: OouraFramedFft::new(gaussian(g.l60, 0.4), g.nfft60),
             spectral: SpectralAnalyzer::new(g),
             shs: ShsAnalyzer::new(g),
             lpc: FormantAnalyzer::new(g),

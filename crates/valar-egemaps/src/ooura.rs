@@ -53,6 +53,39 @@ impl Rdft {
         a[1] = xi;
     }
 
+    /// In place, Ooura's inverse (`rdft(n, -1, …)`, without the 2/n scale): from the layout
+    /// [`forward`](Self::forward) writes, `a[j] = (R₀ + R_{n/2}·(−1)^j)/2 +
+    /// Σ_{0<k<n/2} (R_k cos(2πjk/n) + I_k sin(2πjk/n))`. Lengths of at least 64 (the 60 ms
+    /// frame's FFT is ≥ 512 points at every supported rate).
+    pub fn inverse(&self, a: &mut [f32]) {
+        let n = self.n;
+        assert!(n >= 64, "the inverse is ported for lengths ≥ 64, got {n}");
+        let a = &mut a[..n];
+        a[1] = 0.5 * (a[0] - a[1]);
+        a[0] -= a[1];
+        rftbsub(n, a, self.c.len(), &self.c);
+        self.cftbsub(a);
+    }
+
+    /// Inverse complex FFT of n/2 interleaved points (Ooura's `cftbsub`, n > 32).
+    fn cftbsub(&self, a: &mut [f32]) {
+        let (n, w, nw) = (self.n, &self.w[..], self.w.len());
+        cftb1st(n, a, &w[nw - (n >> 2)..]);
+        if n > 512 {
+            cftrec4(n, a, nw, w);
+        } else if n > 128 {
+            cftleaf(n, 1, a, nw, w);
+        } else {
+            cftfx41(n, a, nw, w);
+        }
+        // Ooura's `bitrv2conj`: the same permutation as `bitrv2`, every element conjugated
+        // (negation is exact, so the order of the two does not matter).
+        self.bit_reverse(a);
+        for v in a.iter_mut().skip(1).step_by(2) {
+            *v = -*v;
+        }
+    }
+
     /// Complex FFT of n/2 interleaved points (Ooura's `cftfsub`).
     fn cftfsub(&self, a: &mut [f32]) {
         let (n, w, nw) = (self.n, &self.w[..], self.w.len());
@@ -386,6 +419,238 @@ fn cftf1st(n: usize, a: &mut [f32], w: &[f32]) {
     a[j2 + 2] = wk1i * x0r - wk1r * x0i;
     a[j2 + 3] = wk1i * x0i + wk1r * x0r;
     x0r = x1r + x3i;
+    x0i = x1i - x3r;
+    a[j3 + 2] = wk3i * x0r + wk3r * x0i;
+    a[j3 + 3] = wk3i * x0i - wk3r * x0r;
+}
+
+fn cftb1st(n: usize, a: &mut [f32], w: &[f32]) {
+    let mut j: usize;
+    let mut j0: usize;
+    let mut j1: usize;
+    let mut j2: usize;
+    let mut j3: usize;
+    let mut k: usize;
+
+    let mut wk1r: f32;
+    let mut wk1i: f32;
+    let mut wk3r: f32;
+    let mut wk3i: f32;
+    let mut wd1r: f32;
+    let mut wd1i: f32;
+    let mut wd3r: f32;
+    let mut wd3i: f32;
+    let mut x0r: f32;
+    let mut x0i: f32;
+    let mut x1r: f32;
+    let mut x1i: f32;
+    let mut x2r: f32;
+    let mut x2i: f32;
+    let mut x3r: f32;
+    let mut x3i: f32;
+    let mut y0r: f32;
+    let mut y0i: f32;
+    let mut y1r: f32;
+    let mut y1i: f32;
+    let mut y2r: f32;
+    let mut y2i: f32;
+    let mut y3r: f32;
+    let mut y3i: f32;
+
+    let mh: usize = n >> 3;
+    let m: usize = 2 * mh;
+    j1 = m;
+    j2 = j1 + m;
+    j3 = j2 + m;
+    x0r = a[0] + a[j2];
+    x0i = -a[1] - a[j2 + 1];
+    x1r = a[0] - a[j2];
+    x1i = -a[1] + a[j2 + 1];
+    x2r = a[j1] + a[j3];
+    x2i = a[j1 + 1] + a[j3 + 1];
+    x3r = a[j1] - a[j3];
+    x3i = a[j1 + 1] - a[j3 + 1];
+    a[0] = x0r + x2r;
+    a[1] = x0i - x2i;
+    a[j1] = x0r - x2r;
+    a[j1 + 1] = x0i + x2i;
+    a[j2] = x1r + x3i;
+    a[j2 + 1] = x1i + x3r;
+    a[j3] = x1r - x3i;
+    a[j3 + 1] = x1i - x3r;
+    let wn4r: f32 = w[1];
+    let csc1: f32 = w[2];
+    let csc3: f32 = w[3];
+    wd1r = 1.0;
+    wd1i = 0.0;
+    wd3r = 1.0;
+    wd3i = 0.0;
+    k = 0;
+    j = 2;
+    while j < mh - 2 {
+        k += 4;
+        wk1r = csc1 * (wd1r + w[k]);
+        wk1i = csc1 * (wd1i + w[k + 1]);
+        wk3r = csc3 * (wd3r + w[k + 2]);
+        wk3i = csc3 * (wd3i + w[k + 3]);
+        wd1r = w[k];
+        wd1i = w[k + 1];
+        wd3r = w[k + 2];
+        wd3i = w[k + 3];
+        j1 = j + m;
+        j2 = j1 + m;
+        j3 = j2 + m;
+        x0r = a[j] + a[j2];
+        x0i = -a[j + 1] - a[j2 + 1];
+        x1r = a[j] - a[j2];
+        x1i = -a[j + 1] + a[j2 + 1];
+        y0r = a[j + 2] + a[j2 + 2];
+        y0i = -a[j + 3] - a[j2 + 3];
+        y1r = a[j + 2] - a[j2 + 2];
+        y1i = -a[j + 3] + a[j2 + 3];
+        x2r = a[j1] + a[j3];
+        x2i = a[j1 + 1] + a[j3 + 1];
+        x3r = a[j1] - a[j3];
+        x3i = a[j1 + 1] - a[j3 + 1];
+        y2r = a[j1 + 2] + a[j3 + 2];
+        y2i = a[j1 + 3] + a[j3 + 3];
+        y3r = a[j1 + 2] - a[j3 + 2];
+        y3i = a[j1 + 3] - a[j3 + 3];
+        a[j] = x0r + x2r;
+        a[j + 1] = x0i - x2i;
+        a[j + 2] = y0r + y2r;
+        a[j + 3] = y0i - y2i;
+        a[j1] = x0r - x2r;
+        a[j1 + 1] = x0i + x2i;
+        a[j1 + 2] = y0r - y2r;
+        a[j1 + 3] = y0i + y2i;
+        x0r = x1r + x3i;
+        x0i = x1i + x3r;
+        a[j2] = wk1r * x0r - wk1i * x0i;
+        a[j2 + 1] = wk1r * x0i + wk1i * x0r;
+        x0r = y1r + y3i;
+        x0i = y1i + y3r;
+        a[j2 + 2] = wd1r * x0r - wd1i * x0i;
+        a[j2 + 3] = wd1r * x0i + wd1i * x0r;
+        x0r = x1r - x3i;
+        x0i = x1i - x3r;
+        a[j3] = wk3r * x0r + wk3i * x0i;
+        a[j3 + 1] = wk3r * x0i - wk3i * x0r;
+        x0r = y1r - y3i;
+        x0i = y1i - y3r;
+        a[j3 + 2] = wd3r * x0r + wd3i * x0i;
+        a[j3 + 3] = wd3r * x0i - wd3i * x0r;
+        j0 = m - j;
+        j1 = j0 + m;
+        j2 = j1 + m;
+        j3 = j2 + m;
+        x0r = a[j0] + a[j2];
+        x0i = -a[j0 + 1] - a[j2 + 1];
+        x1r = a[j0] - a[j2];
+        x1i = -a[j0 + 1] + a[j2 + 1];
+        y0r = a[j0 - 2] + a[j2 - 2];
+        y0i = -a[j0 - 1] - a[j2 - 1];
+        y1r = a[j0 - 2] - a[j2 - 2];
+        y1i = -a[j0 - 1] + a[j2 - 1];
+        x2r = a[j1] + a[j3];
+        x2i = a[j1 + 1] + a[j3 + 1];
+        x3r = a[j1] - a[j3];
+        x3i = a[j1 + 1] - a[j3 + 1];
+        y2r = a[j1 - 2] + a[j3 - 2];
+        y2i = a[j1 - 1] + a[j3 - 1];
+        y3r = a[j1 - 2] - a[j3 - 2];
+        y3i = a[j1 - 1] - a[j3 - 1];
+        a[j0] = x0r + x2r;
+        a[j0 + 1] = x0i - x2i;
+        a[j0 - 2] = y0r + y2r;
+        a[j0 - 1] = y0i - y2i;
+        a[j1] = x0r - x2r;
+        a[j1 + 1] = x0i + x2i;
+        a[j1 - 2] = y0r - y2r;
+        a[j1 - 1] = y0i + y2i;
+        x0r = x1r + x3i;
+        x0i = x1i + x3r;
+        a[j2] = wk1i * x0r - wk1r * x0i;
+        a[j2 + 1] = wk1i * x0i + wk1r * x0r;
+        x0r = y1r + y3i;
+        x0i = y1i + y3r;
+        a[j2 - 2] = wd1i * x0r - wd1r * x0i;
+        a[j2 - 1] = wd1i * x0i + wd1r * x0r;
+        x0r = x1r - x3i;
+        x0i = x1i - x3r;
+        a[j3] = wk3i * x0r + wk3r * x0i;
+        a[j3 + 1] = wk3i * x0i - wk3r * x0r;
+        x0r = y1r - y3i;
+        x0i = y1i - y3r;
+        a[j3 - 2] = wd3i * x0r + wd3r * x0i;
+        a[j3 - 1] = wd3i * x0i - wd3r * x0r;
+        j += 4;
+    }
+    wk1r = csc1 * (wd1r + wn4r);
+    wk1i = csc1 * (wd1i + wn4r);
+    wk3r = csc3 * (wd3r - wn4r);
+    wk3i = csc3 * (wd3i - wn4r);
+    j0 = mh;
+    j1 = j0 + m;
+    j2 = j1 + m;
+    j3 = j2 + m;
+    x0r = a[j0 - 2] + a[j2 - 2];
+    x0i = -a[j0 - 1] - a[j2 - 1];
+    x1r = a[j0 - 2] - a[j2 - 2];
+    x1i = -a[j0 - 1] + a[j2 - 1];
+    x2r = a[j1 - 2] + a[j3 - 2];
+    x2i = a[j1 - 1] + a[j3 - 1];
+    x3r = a[j1 - 2] - a[j3 - 2];
+    x3i = a[j1 - 1] - a[j3 - 1];
+    a[j0 - 2] = x0r + x2r;
+    a[j0 - 1] = x0i - x2i;
+    a[j1 - 2] = x0r - x2r;
+    a[j1 - 1] = x0i + x2i;
+    x0r = x1r + x3i;
+    x0i = x1i + x3r;
+    a[j2 - 2] = wk1r * x0r - wk1i * x0i;
+    a[j2 - 1] = wk1r * x0i + wk1i * x0r;
+    x0r = x1r - x3i;
+    x0i = x1i - x3r;
+    a[j3 - 2] = wk3r * x0r + wk3i * x0i;
+    a[j3 - 1] = wk3r * x0i - wk3i * x0r;
+    x0r = a[j0] + a[j2];
+    x0i = -a[j0 + 1] - a[j2 + 1];
+    x1r = a[j0] - a[j2];
+    x1i = -a[j0 + 1] + a[j2 + 1];
+    x2r = a[j1] + a[j3];
+    x2i = a[j1 + 1] + a[j3 + 1];
+    x3r = a[j1] - a[j3];
+    x3i = a[j1 + 1] - a[j3 + 1];
+    a[j0] = x0r + x2r;
+    a[j0 + 1] = x0i - x2i;
+    a[j1] = x0r - x2r;
+    a[j1 + 1] = x0i + x2i;
+    x0r = x1r + x3i;
+    x0i = x1i + x3r;
+    a[j2] = wn4r * (x0r - x0i);
+    a[j2 + 1] = wn4r * (x0i + x0r);
+    x0r = x1r - x3i;
+    x0i = x1i - x3r;
+    a[j3] = -wn4r * (x0r + x0i);
+    a[j3 + 1] = -wn4r * (x0i - x0r);
+    x0r = a[j0 + 2] + a[j2 + 2];
+    x0i = -a[j0 + 3] - a[j2 + 3];
+    x1r = a[j0 + 2] - a[j2 + 2];
+    x1i = -a[j0 + 3] + a[j2 + 3];
+    x2r = a[j1 + 2] + a[j3 + 2];
+    x2i = a[j1 + 3] + a[j3 + 3];
+    x3r = a[j1 + 2] - a[j3 + 2];
+    x3i = a[j1 + 3] - a[j3 + 3];
+    a[j0 + 2] = x0r + x2r;
+    a[j0 + 3] = x0i - x2i;
+    a[j1 + 2] = x0r - x2r;
+    a[j1 + 3] = x0i + x2i;
+    x0r = x1r + x3i;
+    x0i = x1i + x3r;
+    a[j2 + 2] = wk1i * x0r - wk1r * x0i;
+    a[j2 + 3] = wk1i * x0i + wk1r * x0r;
+    x0r = x1r - x3i;
     x0i = x1i - x3r;
     a[j3 + 2] = wk3i * x0r + wk3r * x0i;
     a[j3 + 3] = wk3i * x0i - wk3r * x0r;
@@ -1340,6 +1605,39 @@ fn rftfsub(n: usize, a: &mut [f32], nc: usize, c: &[f32]) {
     }
 }
 
+fn rftbsub(n: usize, a: &mut [f32], nc: usize, c: &[f32]) {
+    let mut j: usize;
+    let mut k: usize;
+    let mut kk: usize;
+
+    let mut wkr: f32;
+    let mut wki: f32;
+    let mut xr: f32;
+    let mut xi: f32;
+    let mut yr: f32;
+    let mut yi: f32;
+
+    let m: usize = n >> 1;
+    let ks: usize = 2 * nc / m;
+    kk = 0;
+    j = 2;
+    while j < m {
+        k = n - j;
+        kk += ks;
+        wkr = 0.5 - c[nc - kk];
+        wki = c[kk];
+        xr = a[j] - a[k];
+        xi = a[j + 1] + a[k + 1];
+        yr = wkr * xr + wki * xi;
+        yi = wkr * xi - wki * xr;
+        a[j] -= yr;
+        a[j + 1] -= yi;
+        a[k] += yr;
+        a[k + 1] -= yi;
+        j += 2;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1400,14 +1698,54 @@ mod tests {
         for (n, hash) in want {
             let mut a = signal(n);
             Rdft::new(n).forward(&mut a);
-            let mut h = 1469598103934665603u64;
-            for v in &a {
-                for b in v.to_bits().to_le_bytes() {
-                    h ^= b as u64;
-                    h = h.wrapping_mul(1099511628211);
-                }
+            assert_eq!(fnv(&a), hash, "n = {n}");
+        }
+    }
+
+    fn fnv(a: &[f32]) -> u64 {
+        let mut h = 1469598103934665603u64;
+        for v in a {
+            for b in v.to_bits().to_le_bytes() {
+                h ^= b as u64;
+                h = h.wrapping_mul(1099511628211);
             }
-            assert_eq!(h, hash, "n = {n}");
+        }
+        h
+    }
+
+    /// The inverse, pinned the same way: `rdft(n, -1, …)` of fftsg.c as openSMILE compiles it
+    /// (gcc 12, -O0 and -O2 agree), on the same signal read as Ooura's spectrum layout.
+    #[test]
+    fn inverse_is_bit_exact_with_ooura_single_precision() {
+        let want: [(usize, u64); 7] = [
+            (64, 0xf172c32d743aa93c),
+            (128, 0xb05ed84097371cac),
+            (256, 0xd0b5225d89a55237),
+            (512, 0x0956acf7ea41e2da),
+            (1024, 0x681583f96bc68ba2),
+            (2048, 0xe5e850920899b628),
+            (4096, 0x66c20f3514fa1044),
+        ];
+        for (n, hash) in want {
+            let mut a = signal(n);
+            Rdft::new(n).inverse(&mut a);
+            assert_eq!(fnv(&a), hash, "n = {n}");
+        }
+    }
+
+    /// inverse(forward(x)) = x·n/2 (Ooura's scaling), to single-precision rounding.
+    #[test]
+    fn inverse_undoes_forward() {
+        for n in [64, 512, 4096] {
+            let x = signal(n);
+            let mut a = x.clone();
+            let fft = Rdft::new(n);
+            fft.forward(&mut a);
+            fft.inverse(&mut a);
+            for (j, (&got, &want)) in a.iter().zip(&x).enumerate() {
+                let back = got as f64 * 2.0 / n as f64;
+                assert!((back - want as f64).abs() < 1e-5, "n={n} j={j}: {back} vs {want}");
+            }
         }
     }
 }

@@ -1,12 +1,8 @@
 //! Voice-quality LLDs that need the decided F0: jitter and shimmer from the raw waveform
 //! (spec §4.8) and the harmonic features from the 60 ms spectrum (spec §4.10).
 
-use std::sync::Arc;
-
-use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner};
-
 use super::dsp::{Geometry, quad_from_3pts};
+use super::ooura::Rdft;
 
 /// Period-by-period jitter/shimmer analysis, stateful across frames exactly like
 /// openSMILE's cPitchJitter: the read position, the samples carried over, the last period
@@ -256,10 +252,11 @@ struct Partial {
 /// HNR from the autocorrelation of the 60 ms power spectrum, and harmonic levels.
 pub(crate) struct HarmonicsAnalyzer {
     freqs: Vec<f64>,
-    ifft: Arc<dyn ComplexToReal<f64>>,
-    spec: Vec<Complex<f64>>,
-    acf_time: Vec<f64>,
-    scratch: Vec<Complex<f64>>,
+    /// openSMILE's inverse FFT for the ACF: Ooura's, in single precision.
+    rdft: Rdft,
+    /// The power spectrum in Ooura's layout, then (in place) the ACF.
+    acf_buf: Vec<f32>,
+    /// The ACF as openSMILE stores it (f32 values).
     acf: Vec<f64>,
     partials: Vec<Partial>,
 }
@@ -267,13 +264,10 @@ pub(crate) struct HarmonicsAnalyzer {
 impl HarmonicsAnalyzer {
     pub fn new(g: &Geometry) -> Self {
         let n = g.bins60();
-        let ifft = RealFftPlanner::<f64>::new().plan_fft_inverse(g.nfft60);
         Self {
             freqs: (0..n).map(|k| k as f64 * g.fs / g.nfft60 as f64).collect(),
-            spec: ifft.make_input_vec(),
-            acf_time: ifft.make_output_vec(),
-            scratch: ifft.make_scratch_vec(),
-            ifft,
+            rdft: Rdft::new(g.nfft60),
+            acf_buf: vec![0.0; g.nfft60],
             acf: vec![0.0; n],
             partials: vec![Partial::default(); N_PARTIALS],
         }
@@ -299,14 +293,22 @@ impl HarmonicsAnalyzer {
     }
 
     fn hnr(&mut self, mag: &[f64], f0: f32) -> f32 {
+        // As cHarmonics::computeAcf: the f32 power spectrum in Ooura's layout (DC, Nyquist,
+        // then re/im pairs), Ooura's single-precision inverse rdft, |·| / bins in f32. Any
+        // other FFT puts last-bit noise into the ACF, and at 48 kHz that decides near-ties
+        // between ACF peaks (and so HNR) on a few frames in a thousand.
         let n = mag.len();
-        // Ooura's inverse rdft of the power spectrum equals half of realfft's inverse.
-        for (s, &m) in self.spec.iter_mut().zip(mag) {
-            *s = Complex::new((m as f32 as f64).powi(2) as f32 as f64, 0.0);
+        let sq = |m: f64| (m as f32) * (m as f32);
+        let buf = &mut self.acf_buf;
+        buf[0] = sq(mag[0]);
+        buf[1] = sq(mag[n - 1]);
+        for (pair, &m) in buf[2..].chunks_exact_mut(2).zip(&mag[1..n - 1]) {
+            pair[0] = sq(m);
+            pair[1] = 0.0;
         }
-        let _ = self.ifft.process_with_scratch(&mut self.spec, &mut self.acf_time, &mut self.scratch);
-        for (a, &v) in self.acf.iter_mut().zip(&self.acf_time) {
-            *a = (0.5 * v).abs() as f32 as f64 / n as f64;
+        self.rdft.inverse(buf);
+        for (a, &v) in self.acf.iter_mut().zip(buf.iter()) {
+            *a = (v.abs() / n as f32) as f64;
         }
         let fs = self.freqs[n - 1] * 2.0;
         let lag = (fs / f0 as f64).floor() as usize;
@@ -318,7 +320,8 @@ impl HarmonicsAnalyzer {
             return 0.0;
         }
         let a = &self.acf;
-        let den = a[0] - a[tau];
+        // a[0] − a[τ] of two f32 values, in f32 as the C does; the ratio in f64.
+        let den = (a[0] as f32 - a[tau] as f32) as f64;
         let h = if den == 0.0 { 1e11 } else { a[tau] / den };
         let db = if h > 1e11 {
             10.0 * 1e11f64.log10()
