@@ -222,11 +222,16 @@ fn non_finite_samples_are_refused_with_how_many_and_where() {
     let csv = d.path().join("labels.csv");
     let o = valar(&["label", "-o"], &[&csv, &path]);
     assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("(0.0 s of audio)") && !err.contains("-0"), "{err}");
     let r = rows(&csv);
     assert!(r[0][7].ends_with("nan.wav: 3 samples are not numbers (NaN or infinite), the first at 0.500 s: refused"), "{:?}", r[0]);
     let out = d.path().join("features.csv");
     let o = valar(&["extract", "-o"], &[&out, &path]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("3 samples are not numbers"), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("3 samples are not numbers"), "{err}");
+    // Nothing was analysed: the summary says 0.0 s (a sum of no durations is −0.0 in Rust).
+    assert!(err.contains("0 files extracted (0.0 s of audio"), "{err}");
 }
 
 /// Exports of a long recording read back by Praat's and ELAN's Python readers (praatio,

@@ -182,5 +182,5 @@ pub fn run(plan: &ExtractPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<
     if let Some(lld_path) = &plan.lld {
         write(lld_path, &l_header, &l_lines)?;
     }
-    Ok(Extracted { files: results.len(), failed, kept: kept_files, audio_s: fresh.values().map(|an| an.duration_s).sum() })
+    Ok(Extracted { files: results.len(), failed, kept: kept_files, audio_s: fresh.values().fold(0.0, |sum, an| sum + an.duration_s) })
 }

@@ -145,7 +145,8 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
     }
     // Audio without speech is an answer ("no speech"), not a failure.
     let failed = results.iter().filter(|rows| rows.iter().any(|r| r.prediction.is_none() && !r.no_speech)).count();
-    let audio_s: f64 = results.iter().flat_map(|r| r.iter().map(|x| x.duration_s)).sum();
+    // A fold from +0.0: `Sum` of no f64 is −0.0, which a summary would print as "-0.0 s".
+    let audio_s = results.iter().flat_map(|r| r.iter().map(|x| x.duration_s)).fold(0.0, |sum, d| sum + d);
     for (name, rows) in names.iter().zip(&results) {
         kept.insert(name.clone(), rows.iter().map(|r| csv_line(name, r, segmented)).collect());
     }
