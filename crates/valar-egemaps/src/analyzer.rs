@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use realfft::num_complex::Complex;
 
-use super::dsp::{FramedFft, Geometry, OouraFramedFft, gaussian, hamming};
+use super::dsp::{Geometry, OouraFramedFft, gaussian};
 use super::formants::{FormantAnalyzer, Formants, Lpc, formants_from_lpc};
 use super::pitch::{Candidates, PitchViterbi, ShsAnalyzer, semitones};
 use super::spectral::{N_SPECTRAL, SpectralAnalyzer};
@@ -90,7 +90,6 @@ const MIN_PER_THREAD: usize = 16;
 /// depends on earlier frames (the formant root finder's start, the Viterbi, jitter) runs in
 /// frame order.
 struct FrameStage {
-    fft20: FramedFft,
     fft60: OouraFramedFft,
     spectral: SpectralAnalyzer,
     shs: ShsAnalyzer,
@@ -104,7 +103,6 @@ struct FrameStage {
 impl FrameStage {
     fn new(g: &Geometry) -> Self {
         Self {
-            fft20: FramedFft::new(hamming(g.l20), g.nfft20),
             fft60: OouraFramedFft::new(gaussian(g.l60, 0.4), g.nfft60),
             spectral: SpectralAnalyzer::new(g),
             shs: ShsAnalyzer::new(g),
@@ -123,18 +121,19 @@ impl FrameStage {
         };
         if frames.start > 0 && self.next20 != frames.start {
             // Another thread analysed the frame before: its spectrum again, for the flux.
-            self.fft20.run(frame(frames.start - 1));
-            self.fft20.magnitudes(&mut self.mag);
+            self.lpc.transform(frame(frames.start - 1));
+            self.lpc.magnitudes(&mut self.mag);
             self.spectral.follow(&self.mag);
         }
         for i in frames.clone() {
             let x = frame(i);
             let energy = x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / g.l20 as f64;
-            self.fft20.run(x);
-            self.fft20.magnitudes(&mut self.mag);
+            // One transform for the spectral LLDs and the formants, as in openSMILE.
+            self.lpc.transform(x);
+            self.lpc.magnitudes(&mut self.mag);
             let mut row = [0.0f64; N_SPECTRAL];
             self.spectral.analyze(&self.mag, &mut row);
-            out.push(Frame20 { energy, spectral: row.map(|v| v as f32), lpc: self.lpc.lpc_of(x) });
+            out.push(Frame20 { energy, spectral: row.map(|v| v as f32), lpc: self.lpc.lpc_of_transformed() });
         }
         self.next20 = frames.end;
     }

@@ -1,9 +1,12 @@
 //! Framing geometry, windows, FFT with symmetric zero padding, and small numeric helpers
 //! shared by the LLD stages (egemaps-spec §3).
 
+#[cfg(test)]
 use std::sync::Arc;
 
+#[cfg(test)]
 use realfft::num_complex::Complex;
+#[cfg(test)]
 use realfft::{RealFftPlanner, RealToComplex};
 
 /// C's `round()`: halves away from zero (Rust's `f64::round` does the same).
@@ -65,7 +68,9 @@ pub(crate) fn gaussian(len: usize, sigma: f64) -> Vec<f64> {
 }
 
 /// A windowed real FFT with openSMILE's symmetric zero padding: `(nfft − len)/2` zeros, the
-/// windowed frame, then the rest.
+/// windowed frame, then the rest — in f64: the reference the f32 transforms are checked against
+/// (the analysis itself uses openSMILE's f32 arithmetic, [`OouraFramedFft`]).
+#[cfg(test)]
 pub(crate) struct FramedFft {
     window: Vec<f64>,
     pad: usize,
@@ -75,6 +80,7 @@ pub(crate) struct FramedFft {
     spectrum: Vec<Complex<f64>>,
 }
 
+#[cfg(test)]
 impl FramedFft {
     pub fn new(window: Vec<f64>, nfft: usize) -> Self {
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);

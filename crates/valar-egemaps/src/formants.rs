@@ -85,13 +85,10 @@ impl FormantAnalyzer {
         }
     }
 
-    /// LPC coefficients of one 20 ms frame (exactly the window's length), which depend on that
-    /// frame alone; [`formants_from_lpc`] turns them into formants, frame after frame.
-    ///
-    /// Formant roots are chaotic (spec §8.2), so this stage copies openSMILE's arithmetic: the
-    /// windowing, the FFT (Ooura's, in f32), tables, inverse-DFT sums, autocorrelation and
-    /// Levinson–Durbin all in f32, in openSMILE's order of operations.
-    pub fn lpc_of(&mut self, frame: &[f32]) -> Lpc {
+    /// openSMILE's 20 ms spectrum of `frame` (Hamming window and Ooura's FFT in f32), kept
+    /// for [`magnitudes`](Self::magnitudes) and [`lpc_of_transformed`](Self::lpc_of_transformed):
+    /// the spectral LLDs and the formant resampler read the same transform, as in openSMILE.
+    pub fn transform(&mut self, frame: &[f32]) {
         let pad = (self.nfft - self.window.len()) / 2;
         let len = self.window.len();
         self.spectrum[..pad].fill(0.0);
@@ -100,6 +97,25 @@ impl FormantAnalyzer {
             *s = x * w;
         }
         self.fft.forward(&mut self.spectrum);
+    }
+
+    /// |X_k| (k = 0..=nfft/2) of the last [`transform`](Self::transform), `sqrt(re² + im²)` in
+    /// f32 as openSMILE's cFFTmagphase computes it.
+    pub fn magnitudes(&self, out: &mut Vec<f64>) {
+        let b = &self.spectrum;
+        out.clear();
+        out.push(b[0].abs() as f64);
+        out.extend(b[2..self.nfft].chunks_exact(2).map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt() as f64));
+        out.push(b[1].abs() as f64);
+    }
+
+    /// LPC coefficients of the last [`transform`](Self::transform)ed 20 ms frame, which depend
+    /// on that frame alone; [`formants_from_lpc`] turns them into formants, frame after frame.
+    ///
+    /// Formant roots are chaotic (spec §8.2), so this stage copies openSMILE's arithmetic: the
+    /// windowing, the FFT (Ooura's, in f32), tables, inverse-DFT sums, autocorrelation and
+    /// Levinson–Durbin all in f32, in openSMILE's order of operations.
+    pub fn lpc_of_transformed(&mut self) -> Lpc {
         let spectrum = &self.spectrum;
         let half = (self.nfft / 2) as f32;
         let dc = spectrum[0];
