@@ -25,7 +25,9 @@ fn device() -> burn::tensor::Device {
 #[test]
 fn bundled_model_loads_and_labels_the_demo_clip() {
     let b = Bundle::load(&bundled(), &device()).unwrap();
-    assert!(b.predictor.encoder.is_some(), "the default model uses the autoencoder");
+    // models/README.md: the features-only recipe won the leave-one-corpus-out comparison.
+    assert!(b.predictor.encoder.is_none(), "the default model is the features-only recipe");
+    assert!(b.predictor.calm_mean.is_some(), "it keeps the training data's calm mean for calibration");
     let an = valar::egemaps::extract_file(
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo-excited.wav"),
         valar::egemaps::Rate::Canonical,
