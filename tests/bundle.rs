@@ -22,6 +22,23 @@ fn device() -> burn::tensor::Device {
     burn::tensor::Device::flex()
 }
 
+/// A small autoencoder model saved to `dir` (the bundled model has no encoder since it became
+/// the features-only recipe): 60 synthetic rows of 88 features, a 3-dimensional code, 2 epochs.
+fn aae_bundle(dir: &Path) {
+    use valar::classify::pipeline::{LabelledSet, PipelineConfig, Representation, train_predictor};
+    let b = Bundle::load(&bundled(), &device()).unwrap();
+    let rows: Vec<Vec<f64>> = (0..60).map(|i| (0..88).map(|j| ((i * 7 + j * 3) % 11) as f64 + (i % 2) as f64 * 2.0).collect()).collect();
+    let labels: Vec<[Option<bool>; 2]> = (0..60).map(|i| [Some(i % 2 == 0), Some(i % 3 == 0)]).collect();
+    let speakers: Vec<String> = (0..60).map(|i| format!("s{}", i % 6)).collect();
+    let corpora = vec!["toy".to_string(); 60];
+    let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+    let aae = valar::model::AaeConfig { dims: 3, hidden: 8, epochs: 2, batch_size: 16, ..Default::default() };
+    let representation = Representation::Aae(aae);
+    let cfg = PipelineConfig { representation: representation.clone(), grid: Default::default() };
+    let p = train_predictor(&set, None, &cfg, &device(), &mut |_, _| true).unwrap();
+    Bundle::save(&p, &representation, &b.metadata, None, dir).unwrap();
+}
+
 #[test]
 fn bundled_model_loads_and_labels_the_demo_clip() {
     let b = Bundle::load(&bundled(), &device()).unwrap();
@@ -56,14 +73,23 @@ fn damaged_bundles_give_clear_errors() {
         d
     };
 
-    let d = case("truncated-encoder");
+    let aae = tmp.path().join("aae");
+    aae_bundle(&aae);
+    assert!(Bundle::load(&aae, &device()).unwrap().predictor.encoder.is_some());
+    let case_aae = |name: &str| {
+        let d = tmp.path().join(name);
+        copy_dir(&aae, &d);
+        d
+    };
+
+    let d = case_aae("truncated-encoder");
     let enc = d.join("encoder.bpk");
     let bytes = std::fs::read(&enc).unwrap();
     std::fs::write(&enc, &bytes[..bytes.len() / 3]).unwrap();
     let e = Bundle::load(&d, &device()).unwrap_err();
     assert!(matches!(e, BundleError::Corrupt { .. }) && e.to_string().contains("encoder.bpk"), "{e}");
 
-    let d = case("missing-encoder");
+    let d = case_aae("missing-encoder");
     std::fs::remove_file(d.join("encoder.bpk")).unwrap();
     assert!(matches!(Bundle::load(&d, &device()), Err(BundleError::Missing { .. })));
 
@@ -87,8 +113,8 @@ fn damaged_bundles_give_clear_errors() {
     });
     assert!(matches!(Bundle::load(&d, &device()), Err(BundleError::Mismatch { .. })));
 
-    let d = case("wrong-code-size");
-    edit_json(&d, |v| v["encoder"]["dims"] = 3.into());
+    let d = case_aae("wrong-code-size");
+    edit_json(&d, |v| v["encoder"]["dims"] = 5.into());
     let e = Bundle::load(&d, &device()).unwrap_err();
     assert!(matches!(e, BundleError::Corrupt { .. } | BundleError::Mismatch { .. }), "{e}");
 
