@@ -134,7 +134,7 @@ pub struct TrainArgs {
     /// Out-of-context corpora for enrichment (manifest, folder or feature bank; repeat to pool).
     #[arg(long = "out-of-context")]
     pub out_of_context: Vec<PathBuf>,
-    /// Code size D (the bundled model's).
+    /// Code size D of the autoencoder.
     #[arg(long, default_value_t = AaeConfig::default().dims)]
     pub dims: usize,
     /// Train on the 88 functionals without an autoencoder (same as `--recipe features`).

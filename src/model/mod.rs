@@ -107,8 +107,8 @@ crate::choice_traits!(NeighbourSpace);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default = "AaeConfig::paper")]
 pub struct AaeConfig {
-    /// Code size D (the paper uses 64 and 10; the default is 64, the bundled model's: it beat 10
-    /// within and across corpora, models/README.md).
+    /// Code size D (the paper uses 64 and 10; the default is 64: it beat 10 within and across
+    /// corpora, models/README.md).
     pub dims: usize,
     pub hidden: usize,
     pub epochs: usize,
