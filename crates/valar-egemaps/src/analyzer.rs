@@ -142,7 +142,7 @@ impl FrameStage {
     fn frames60(&mut self, g: &Geometry, samples: &[f32], offset: usize, frames: Range<usize>, out: &mut Vec<Frame60>) {
         for i in frames {
             let s = i * g.hop - offset;
-            self.fft60.run(&samples[s..s + g.l60]);
+            self.fft60.run_measured(&samples[s..s + g.l60]);
             let mut mag = Vec::new();
             self.fft60.magnitudes(&mut mag);
             let e60 = self.fft60.windowed_mean_square().sqrt();

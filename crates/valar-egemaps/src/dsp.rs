@@ -108,18 +108,19 @@ impl FramedFft {
     }
 }
 
-/// [`FramedFft`] as openSMILE computes it, for the 60 ms frames: the window rounded to f32 and
-/// applied in f32, Ooura's FFT in single precision, magnitudes `sqrt(re² + im²)` in f32. The
-/// harmonics' ACF (egemaps-spec §4.10) is chaotic in the last bit — two adjacent ACF values that
-/// tie exactly in openSMILE's f32 arithmetic are neither of them a peak, and the search moves
-/// on to a farther one — so this stage reproduces openSMILE's spectrum bit for bit.
+/// [`FramedFft`] as openSMILE computes it: the window rounded to f32 and applied in f32, Ooura's
+/// FFT in single precision, magnitudes `sqrt(re² + im²)` in f32. Used for both frame streams
+/// (the 20 ms one through the formant analyser, which reads the same transform). Some LLDs are
+/// chaotic in the last bit — two adjacent ACF values that tie exactly in openSMILE's f32
+/// arithmetic are neither of them a peak (egemaps-spec §4.10), and near-silent unvoiced frames
+/// pass the non-zero filter or not — so the spectrum is reproduced bit for bit.
 pub(crate) struct OouraFramedFft {
     window: Vec<f32>,
     pad: usize,
     fft: crate::ooura::Rdft,
     buf: Vec<f32>,
     /// Mean power of the last windowed frame, taken before the FFT (which transforms the
-    /// buffer in place).
+    /// buffer in place) by [`run_measured`](Self::run_measured).
     mean_square: f64,
 }
 
@@ -135,16 +136,33 @@ impl OouraFramedFft {
         }
     }
 
-    /// Transforms `frame` (exactly the window's length).
-    pub fn run(&mut self, frame: &[f32]) {
+    /// The symmetrically zero-padded windowed frame (`frame` is exactly the window's length).
+    fn window_frame(&mut self, frame: &[f32]) -> &[f32] {
         let len = self.window.len();
         self.buf[..self.pad].fill(0.0);
         self.buf[self.pad + len..].fill(0.0);
         for (v, (&x, &w)) in self.buf[self.pad..self.pad + len].iter_mut().zip(frame.iter().zip(&self.window)) {
             *v = x * w;
         }
-        self.mean_square = self.buf[self.pad..self.pad + len].iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / len as f64;
+        &self.buf[self.pad..self.pad + len]
+    }
+
+    /// Transforms `frame` (exactly the window's length).
+    pub fn run(&mut self, frame: &[f32]) {
+        self.window_frame(frame);
         self.fft.forward(&mut self.buf);
+    }
+
+    /// [`run`](Self::run), also keeping the windowed frame's mean power.
+    pub fn run_measured(&mut self, frame: &[f32]) {
+        let windowed = self.window_frame(frame);
+        self.mean_square = windowed.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / windowed.len() as f64;
+        self.fft.forward(&mut self.buf);
+    }
+
+    /// The last transform in Ooura's layout: `[DC, Nyquist, re₁, im₁, …]`.
+    pub fn spectrum(&self) -> &[f32] {
+        &self.buf
     }
 
     /// |X_k| for k = 0..=nfft/2, each rounded as openSMILE's f32 arithmetic rounds it.
@@ -238,7 +256,7 @@ mod tests {
             let frame: Vec<f32> = (0..g.l60).map(|n| (0.013 * n as f32).sin() * 0.01).collect();
             let want = frame.iter().zip(&w).map(|(&x, &w)| ((x * w as f32) as f64).powi(2)).sum::<f64>() / g.l60 as f64;
             let mut fft = OouraFramedFft::new(w, g.nfft60);
-            fft.run(&frame);
+            fft.run_measured(&frame);
             let got = fft.windowed_mean_square();
             assert!((got - want).abs() <= 1e-12 * want, "{rate} Hz: {got} vs {want}");
         }

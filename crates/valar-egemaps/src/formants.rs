@@ -3,8 +3,7 @@
 
 use realfft::num_complex::Complex;
 
-use super::dsp::{Geometry, cround, hamming};
-use super::ooura::Rdft;
+use super::dsp::{Geometry, OouraFramedFft, cround, hamming};
 
 const LPC_ORDER: usize = 11;
 /// Outputs of the resampler computed side by side.
@@ -31,11 +30,8 @@ pub(crate) struct FormantAnalyzer {
     /// Highest bin used + 1 (bins 1..b_max).
     b_max: usize,
     nfft: usize,
-    /// Hamming window of the 20 ms frame, rounded to f32 as openSMILE's windower applies it.
-    window: Vec<f32>,
-    fft: Rdft,
-    /// The symmetrically zero-padded windowed frame, then its spectrum in Ooura's layout.
-    spectrum: Vec<f32>,
+    /// The Hamming-windowed 20 ms frame's spectrum, in openSMILE's f32 arithmetic.
+    fft: OouraFramedFft,
     /// cos and sin tables of the inverse DFT, shared by every analyser of one sample rate.
     tables: std::sync::Arc<(Vec<f32>, Vec<f32>)>,
     y: Vec<f32>,
@@ -76,9 +72,7 @@ impl FormantAnalyzer {
             n_out,
             b_max,
             nfft: g.nfft20,
-            window: hamming(g.l20).into_iter().map(|w| w as f32).collect(),
-            fft: Rdft::new(g.nfft20),
-            spectrum: vec![0.0f32; g.nfft20],
+            fft: OouraFramedFft::new(hamming(g.l20), g.nfft20),
             tables,
             y: vec![0.0f32; stride],
             arch: pulp::Arch::new(),
@@ -89,24 +83,13 @@ impl FormantAnalyzer {
     /// for [`magnitudes`](Self::magnitudes) and [`lpc_of_transformed`](Self::lpc_of_transformed):
     /// the spectral LLDs and the formant resampler read the same transform, as in openSMILE.
     pub fn transform(&mut self, frame: &[f32]) {
-        let pad = (self.nfft - self.window.len()) / 2;
-        let len = self.window.len();
-        self.spectrum[..pad].fill(0.0);
-        self.spectrum[pad + len..].fill(0.0);
-        for ((s, &x), &w) in self.spectrum[pad..pad + len].iter_mut().zip(frame).zip(&self.window) {
-            *s = x * w;
-        }
-        self.fft.forward(&mut self.spectrum);
+        self.fft.run(frame);
     }
 
     /// |X_k| (k = 0..=nfft/2) of the last [`transform`](Self::transform), `sqrt(re² + im²)` in
     /// f32 as openSMILE's cFFTmagphase computes it.
     pub fn magnitudes(&self, out: &mut Vec<f64>) {
-        let b = &self.spectrum;
-        out.clear();
-        out.push(b[0].abs() as f64);
-        out.extend(b[2..self.nfft].chunks_exact(2).map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt() as f64));
-        out.push(b[1].abs() as f64);
+        self.fft.magnitudes(out);
     }
 
     /// LPC coefficients of the last [`transform`](Self::transform)ed 20 ms frame, which depend
@@ -116,7 +99,7 @@ impl FormantAnalyzer {
     /// windowing, the FFT (Ooura's, in f32), tables, inverse-DFT sums, autocorrelation and
     /// Levinson–Durbin all in f32, in openSMILE's order of operations.
     pub fn lpc_of_transformed(&mut self) -> Lpc {
-        let spectrum = &self.spectrum;
+        let spectrum = self.fft.spectrum();
         let half = (self.nfft / 2) as f32;
         let dc = spectrum[0];
         let (cos, sin) = (&self.tables.0, &self.tables.1);
