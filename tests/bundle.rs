@@ -113,6 +113,14 @@ fn damaged_bundles_give_clear_errors() {
     });
     assert!(matches!(Bundle::load(&d, &device()), Err(BundleError::Mismatch { .. })));
 
+    // A hand-edited spread of zero would send every row to ±∞ and a confident label.
+    let d = case("zero-spread");
+    edit_json(&d, |v| v["normalizer"]["std"][3] = 0.0.into());
+    match Bundle::load(&d, &device()) {
+        Err(BundleError::Mismatch { detail, .. }) => assert_eq!(detail, "normaliser's spread of dimension 3 is not a positive number"),
+        other => panic!("expected a mismatch, got {:?}", other.map(|_| ())),
+    }
+
     let d = case_aae("wrong-code-size");
     edit_json(&d, |v| v["encoder"]["dims"] = 5.into());
     let e = Bundle::load(&d, &device()).unwrap_err();

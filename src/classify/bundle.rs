@@ -204,6 +204,12 @@ impl Bundle {
         if f.normalizer.dims() != FEATURE_NAMES.len() || f.normalizer.std.len() != f.normalizer.dims() {
             return Err(mismatch(format!("normaliser has {} dimensions, expected 88", f.normalizer.dims())));
         }
+        // A spread of zero (or below) would turn every row into ±∞ or NaN before the SVM.
+        for (what, n) in [("normaliser", Some(&f.normalizer)), ("code normaliser", f.code_normalizer.as_ref())] {
+            if let Some(k) = n.and_then(|n| n.std.iter().position(|s| !(s.is_finite() && *s > 0.0))) {
+                return Err(mismatch(format!("{what}'s spread of dimension {k} is not a positive number")));
+            }
+        }
         let encoder = match (&f.encoder, f.representation.aae()) {
             (None, None) => None,
             (Some(info), Some(_)) => {
