@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use realfft::num_complex::Complex;
 
-use super::dsp::{Geometry, OouraFramedFft, gaussian};
+use super::dsp::{BATCH, Geometry, OouraFramedFft, gaussian};
 use super::formants::{FormantAnalyzer, Formants, Lpc, formants_from_lpc};
 use super::pitch::{Candidates, PitchViterbi, ShsAnalyzer, semitones};
 use super::spectral::{N_SPECTRAL, SpectralAnalyzer};
@@ -79,6 +79,9 @@ struct Decided {
     jitter: JitterShimmer,
 }
 
+/// Fewest frames worth transforming side by side (eight lanes cost about two single transforms).
+const MIN_BATCH: usize = 3;
+
 /// Most frames of either stream one thread takes at a time (bounds the memory of a batch).
 const BATCH_PER_THREAD: usize = 256;
 /// Fewest frames worth a thread of their own (a thread costs about as much as one frame).
@@ -125,29 +128,58 @@ impl FrameStage {
             self.lpc.magnitudes(&mut self.mag);
             self.spectral.follow(&self.mag);
         }
-        for i in frames.clone() {
-            let x = frame(i);
-            let energy = x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / g.l20 as f64;
+        // Eight frames' transforms at a time, side by side (the same bits as one by one).
+        let mut start = frames.start;
+        while start < frames.end {
+            let end = (start + BATCH).min(frames.end);
+            let xs: Vec<&[f32]> = (start..end).map(frame).collect();
             // One transform for the spectral LLDs and the formants, as in openSMILE.
-            self.lpc.transform(x);
-            self.lpc.magnitudes(&mut self.mag);
-            let mut row = [0.0f64; N_SPECTRAL];
-            self.spectral.analyze(&self.mag, &mut row);
-            out.push(Frame20 { energy, spectral: row.map(|v| v as f32), lpc: self.lpc.lpc_of_transformed() });
+            let batched = xs.len() >= MIN_BATCH;
+            if batched {
+                self.lpc.transform_batch(&xs);
+            }
+            for (k, x) in xs.into_iter().enumerate() {
+                let energy = x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / g.l20 as f64;
+                if batched {
+                    self.lpc.batch_magnitudes(k, &mut self.mag);
+                } else {
+                    self.lpc.transform(x);
+                    self.lpc.magnitudes(&mut self.mag);
+                }
+                let mut row = [0.0f64; N_SPECTRAL];
+                self.spectral.analyze(&self.mag, &mut row);
+                let lpc = if batched { self.lpc.lpc_of_batch(k) } else { self.lpc.lpc_of_transformed() };
+                out.push(Frame20 { energy, spectral: row.map(|v| v as f32), lpc });
+            }
+            start = end;
         }
         self.next20 = frames.end;
     }
 
     /// 60 ms frames `frames` of `samples` (which start at absolute sample `offset`).
     fn frames60(&mut self, g: &Geometry, samples: &[f32], offset: usize, frames: Range<usize>, out: &mut Vec<Frame60>) {
-        for i in frames {
-            let s = i * g.hop - offset;
-            self.fft60.run_measured(&samples[s..s + g.l60]);
-            let mut mag = Vec::new();
-            self.fft60.magnitudes(&mut mag);
-            let e60 = self.fft60.windowed_mean_square().sqrt();
-            let cands = self.shs.analyze(&mag);
-            out.push(Frame60 { mag, e60, cands });
+        let mut start = frames.start;
+        while start < frames.end {
+            let end = (start + BATCH).min(frames.end);
+            let xs: Vec<&[f32]> = (start..end).map(|i| &samples[i * g.hop - offset..][..g.l60]).collect();
+            let batched = xs.len() >= MIN_BATCH;
+            if batched {
+                self.fft60.run_batch(&xs);
+            }
+            for (k, x) in xs.into_iter().enumerate() {
+                let mut mag = Vec::new();
+                let e60 = if batched {
+                    self.fft60.batch_magnitudes(k, &mut mag);
+                    self.fft60.batch_mean_square(k).sqrt()
+                } else {
+                    self.fft60.run_measured(x);
+                    self.fft60.magnitudes(&mut mag);
+                    self.fft60.windowed_mean_square().sqrt()
+                };
+                let cands = self.shs.analyze(&mag);
+                out.push(Frame60 { mag, e60, cands });
+            }
+            start = end;
         }
     }
 }

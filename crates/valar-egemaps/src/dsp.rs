@@ -9,6 +9,8 @@ use realfft::num_complex::Complex;
 #[cfg(test)]
 use realfft::{RealFftPlanner, RealToComplex};
 
+use crate::ooura::F32x8;
+
 /// C's `round()`: halves away from zero (Rust's `f64::round` does the same).
 pub(crate) fn cround(x: f64) -> usize {
     x.round() as usize
@@ -122,7 +124,16 @@ pub(crate) struct OouraFramedFft {
     /// Mean power of the last windowed frame, taken before the FFT (which transforms the
     /// buffer in place) by [`run_measured`](Self::run_measured).
     mean_square: f64,
+    /// [`run_batch`](Self::run_batch)'s frames interleaved, eight transforms side by side.
+    lanes: Vec<F32x8>,
+    /// The last batch's spectra, frame after frame (`nfft` values each).
+    batch: Vec<f32>,
+    /// The last batch's windowed mean powers.
+    batch_mean_square: [f64; BATCH],
 }
+
+/// Most frames [`OouraFramedFft::run_batch`] transforms at once.
+pub(crate) const BATCH: usize = 8;
 
 impl OouraFramedFft {
     pub fn new(window: Vec<f64>, nfft: usize) -> Self {
@@ -133,7 +144,55 @@ impl OouraFramedFft {
             fft: crate::ooura::Rdft::new(nfft),
             buf: vec![0.0; nfft],
             mean_square: 0.0,
+            lanes: vec![F32x8::default(); nfft],
+            batch: vec![0.0; BATCH * nfft],
+            batch_mean_square: [0.0; BATCH],
         }
+    }
+
+    /// [`run_measured`](Self::run_measured) of up to [`BATCH`] frames at once: the transforms
+    /// run side by side, each frame's spectrum bit for bit what `run_measured` gives it alone.
+    /// Read them with [`batch_spectrum`](Self::batch_spectrum) and
+    /// [`batch_magnitudes`](Self::batch_magnitudes).
+    pub fn run_batch(&mut self, frames: &[&[f32]]) {
+        assert!(frames.len() <= BATCH, "at most {BATCH} frames per batch");
+        let (len, pad, nfft) = (self.window.len(), self.pad, self.batch.len() / BATCH);
+        self.lanes[..pad].fill(F32x8::default());
+        self.lanes[pad + len..].fill(F32x8::default());
+        for (k, frame) in frames.iter().enumerate() {
+            let mut sum = 0.0f64;
+            for (v, (&x, &w)) in self.lanes[pad..pad + len].iter_mut().zip(frame.iter().zip(&self.window)) {
+                let y = x * w;
+                v.0[k] = y;
+                sum += (y as f64) * (y as f64);
+            }
+            self.batch_mean_square[k] = sum / len as f64;
+        }
+        for v in &mut self.lanes[pad..pad + len] {
+            v.0[frames.len()..].fill(0.0);
+        }
+        self.fft.forward(&mut self.lanes);
+        for (k, out) in self.batch.chunks_exact_mut(nfft).take(frames.len()).enumerate() {
+            for (o, v) in out.iter_mut().zip(&self.lanes) {
+                *o = v.0[k];
+            }
+        }
+    }
+
+    /// Frame `k` of the last [`run_batch`](Self::run_batch), in Ooura's layout.
+    pub fn batch_spectrum(&self, k: usize) -> &[f32] {
+        let nfft = self.buf.len();
+        &self.batch[k * nfft..(k + 1) * nfft]
+    }
+
+    /// [`magnitudes`](Self::magnitudes) of frame `k` of the last batch.
+    pub fn batch_magnitudes(&self, k: usize, out: &mut Vec<f64>) {
+        magnitudes_of(self.batch_spectrum(k), out);
+    }
+
+    /// [`windowed_mean_square`](Self::windowed_mean_square) of frame `k` of the last batch.
+    pub fn batch_mean_square(&self, k: usize) -> f64 {
+        self.batch_mean_square[k]
     }
 
     /// The symmetrically zero-padded windowed frame (`frame` is exactly the window's length).
@@ -167,17 +226,21 @@ impl OouraFramedFft {
 
     /// |X_k| for k = 0..=nfft/2, each rounded as openSMILE's f32 arithmetic rounds it.
     pub fn magnitudes(&self, out: &mut Vec<f64>) {
-        let b = &self.buf;
-        out.clear();
-        out.push(b[0].abs() as f64);
-        out.extend(b[2..].chunks_exact(2).map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt() as f64));
-        out.push(b[1].abs() as f64);
+        magnitudes_of(&self.buf, out);
     }
 
     /// Sum of squares of the windowed frame, divided by its length (mean power).
     pub fn windowed_mean_square(&self) -> f64 {
         self.mean_square
     }
+}
+
+/// |X_k| (k = 0..=nfft/2) of a spectrum in Ooura's layout, `sqrt(re² + im²)` in f32.
+fn magnitudes_of(b: &[f32], out: &mut Vec<f64>) {
+    out.clear();
+    out.push(b[0].abs() as f64);
+    out.extend(b[2..].chunks_exact(2).map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt() as f64));
+    out.push(b[1].abs() as f64);
 }
 
 /// openSMILE's `smileMath_quadFrom3pts`: the vertex of the parabola through three points and

@@ -99,7 +99,32 @@ impl FormantAnalyzer {
     /// windowing, the FFT (Ooura's, in f32), tables, inverse-DFT sums, autocorrelation and
     /// Levinson–Durbin all in f32, in openSMILE's order of operations.
     pub fn lpc_of_transformed(&mut self) -> Lpc {
-        let spectrum = self.fft.spectrum();
+        self.lpc_of(None)
+    }
+
+    /// Up to [`BATCH`](super::dsp::BATCH) frames' transforms at once, each bit for bit what
+    /// [`transform`](Self::transform) gives it; read with [`batch_magnitudes`](Self::batch_magnitudes)
+    /// and [`lpc_of_batch`](Self::lpc_of_batch).
+    pub fn transform_batch(&mut self, frames: &[&[f32]]) {
+        self.fft.run_batch(frames);
+    }
+
+    /// [`magnitudes`](Self::magnitudes) of frame `k` of the last batch.
+    pub fn batch_magnitudes(&self, k: usize, out: &mut Vec<f64>) {
+        self.fft.batch_magnitudes(k, out);
+    }
+
+    /// [`lpc_of_transformed`](Self::lpc_of_transformed) of frame `k` of the last batch.
+    pub fn lpc_of_batch(&mut self, k: usize) -> Lpc {
+        self.lpc_of(Some(k))
+    }
+
+    /// LPC of the last transform (`None`) or of frame `k` of the last batch.
+    fn lpc_of(&mut self, batch: Option<usize>) -> Lpc {
+        let spectrum = match batch {
+            None => self.fft.spectrum(),
+            Some(k) => self.fft.batch_spectrum(k),
+        };
         let half = (self.nfft / 2) as f32;
         let dc = spectrum[0];
         let (cos, sin) = (&self.tables.0, &self.tables.1);

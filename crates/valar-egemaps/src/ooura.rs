@@ -10,6 +10,75 @@
 //! purpose (include commercial use) and without fee" (Copyright Takuya Ooura, 1996–2001,
 //! <http://www.kurims.kyoto-u.ac.jp/~ooura/fft.html>).
 
+use std::ops::{Add, AddAssign, Mul, Neg, Sub, SubAssign};
+
+/// What the butterflies compute with: one f32, or [`F32x8`], eight independent transforms
+/// side by side. Every operation is lane-wise IEEE single precision, so each lane rounds
+/// exactly as the scalar transform does.
+pub(crate) trait Lane:
+    Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Neg<Output = Self> + AddAssign + SubAssign
+{
+    /// The same value in every lane.
+    fn splat(v: f32) -> Self;
+}
+
+impl Lane for f32 {
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        v
+    }
+}
+
+/// Eight frames' values at one position of their buffers: [`Rdft::forward`] on a buffer of
+/// these transforms eight frames at once (the compiler turns each operation into vector
+/// instructions), lane `k` bit for bit what the scalar transform gives frame `k`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(align(32))]
+pub(crate) struct F32x8(pub [f32; 8]);
+
+macro_rules! lanewise {
+    ($trait:ident, $f:ident, $op:tt, $assign:ident, $fa:ident) => {
+        impl $trait for F32x8 {
+            type Output = Self;
+            #[inline(always)]
+            fn $f(self, o: Self) -> Self {
+                F32x8(std::array::from_fn(|i| self.0[i] $op o.0[i]))
+            }
+        }
+        impl $assign for F32x8 {
+            #[inline(always)]
+            fn $fa(&mut self, o: Self) {
+                *self = *self $op o;
+            }
+        }
+    };
+}
+lanewise!(Add, add, +, AddAssign, add_assign);
+lanewise!(Sub, sub, -, SubAssign, sub_assign);
+
+impl Mul for F32x8 {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        F32x8(std::array::from_fn(|i| self.0[i] * o.0[i]))
+    }
+}
+
+impl Neg for F32x8 {
+    type Output = Self;
+    #[inline(always)]
+    fn neg(self) -> Self {
+        F32x8(self.0.map(|v| -v))
+    }
+}
+
+impl Lane for F32x8 {
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        F32x8([v; 8])
+    }
+}
+
 /// A planned forward real FFT of a power-of-two length.
 pub(crate) struct Rdft {
     n: usize,
@@ -41,7 +110,7 @@ impl Rdft {
     /// In place: `a` (length n) becomes `a[2k] = Σ x_j cos(2πjk/n)`, `a[2k+1] = Σ x_j sin(2πjk/n)`
     /// for 0 < k < n/2, `a[0]` the DC and `a[1]` the Nyquist term (Ooura's layout; the sine
     /// slot is −Im of the usual e^{−iωt} DFT).
-    pub fn forward(&self, a: &mut [f32]) {
+    pub fn forward<T: Lane>(&self, a: &mut [T]) {
         let n = self.n;
         let a = &mut a[..n];
         self.cftfsub(a);
@@ -57,18 +126,18 @@ impl Rdft {
     /// [`forward`](Self::forward) writes, `a[j] = (R₀ + R_{n/2}·(−1)^j)/2 +
     /// Σ_{0<k<n/2} (R_k cos(2πjk/n) + I_k sin(2πjk/n))`. Lengths of at least 64 (the 60 ms
     /// frame's FFT is ≥ 512 points at every supported rate).
-    pub fn inverse(&self, a: &mut [f32]) {
+    pub fn inverse<T: Lane>(&self, a: &mut [T]) {
         let n = self.n;
         assert!(n >= 64, "the inverse is ported for lengths ≥ 64, got {n}");
         let a = &mut a[..n];
-        a[1] = 0.5 * (a[0] - a[1]);
+        a[1] = T::splat(0.5) * (a[0] - a[1]);
         a[0] -= a[1];
         rftbsub(n, a, self.c.len(), &self.c);
         self.cftbsub(a);
     }
 
     /// Inverse complex FFT of n/2 interleaved points (Ooura's `cftbsub`, n > 32).
-    fn cftbsub(&self, a: &mut [f32]) {
+    fn cftbsub<T: Lane>(&self, a: &mut [T]) {
         let (n, w, nw) = (self.n, &self.w[..], self.w.len());
         cftb1st(n, a, &w[nw - (n >> 2)..]);
         if n > 512 {
@@ -87,7 +156,7 @@ impl Rdft {
     }
 
     /// Complex FFT of n/2 interleaved points (Ooura's `cftfsub`).
-    fn cftfsub(&self, a: &mut [f32]) {
+    fn cftfsub<T: Lane>(&self, a: &mut [T]) {
         let (n, w, nw) = (self.n, &self.w[..], self.w.len());
         if n > 8 {
             if n > 32 {
@@ -112,7 +181,7 @@ impl Rdft {
         }
     }
 
-    fn bit_reverse(&self, a: &mut [f32]) {
+    fn bit_reverse<T: Lane>(&self, a: &mut [T]) {
         for &(i, j) in &self.swaps {
             a.swap(2 * i, 2 * j);
             a.swap(2 * i + 1, 2 * j + 1);
@@ -192,7 +261,7 @@ fn make_ct(nc: usize) -> Vec<f32> {
 // Ooura's butterflies, statement for statement as in fftsg.c (same variables, same order of
 // operations), so that they round exactly as the C does; compare them side by side.
 
-fn cftf1st(n: usize, a: &mut [f32], w: &[f32]) {
+fn cftf1st<T: Lane>(n: usize, a: &mut [T], w: &[f32]) {
     let mut j: usize;
     let mut j0: usize;
     let mut j1: usize;
@@ -200,30 +269,30 @@ fn cftf1st(n: usize, a: &mut [f32], w: &[f32]) {
     let mut j3: usize;
     let mut k: usize;
 
-    let mut wk1r: f32;
-    let mut wk1i: f32;
-    let mut wk3r: f32;
-    let mut wk3i: f32;
-    let mut wd1r: f32;
-    let mut wd1i: f32;
-    let mut wd3r: f32;
-    let mut wd3i: f32;
-    let mut x0r: f32;
-    let mut x0i: f32;
-    let mut x1r: f32;
-    let mut x1i: f32;
-    let mut x2r: f32;
-    let mut x2i: f32;
-    let mut x3r: f32;
-    let mut x3i: f32;
-    let mut y0r: f32;
-    let mut y0i: f32;
-    let mut y1r: f32;
-    let mut y1i: f32;
-    let mut y2r: f32;
-    let mut y2i: f32;
-    let mut y3r: f32;
-    let mut y3i: f32;
+    let mut wk1r: T;
+    let mut wk1i: T;
+    let mut wk3r: T;
+    let mut wk3i: T;
+    let mut wd1r: T;
+    let mut wd1i: T;
+    let mut wd3r: T;
+    let mut wd3i: T;
+    let mut x0r: T;
+    let mut x0i: T;
+    let mut x1r: T;
+    let mut x1i: T;
+    let mut x2r: T;
+    let mut x2i: T;
+    let mut x3r: T;
+    let mut x3i: T;
+    let mut y0r: T;
+    let mut y0i: T;
+    let mut y1r: T;
+    let mut y1i: T;
+    let mut y2r: T;
+    let mut y2i: T;
+    let mut y3r: T;
+    let mut y3i: T;
 
     let mh: usize = n >> 3;
     let m: usize = 2 * mh;
@@ -246,25 +315,25 @@ fn cftf1st(n: usize, a: &mut [f32], w: &[f32]) {
     a[j2 + 1] = x1i + x3r;
     a[j3] = x1r + x3i;
     a[j3 + 1] = x1i - x3r;
-    let wn4r: f32 = w[1];
-    let csc1: f32 = w[2];
-    let csc3: f32 = w[3];
-    wd1r = 1.0;
-    wd1i = 0.0;
-    wd3r = 1.0;
-    wd3i = 0.0;
+    let wn4r: T = T::splat(w[1]);
+    let csc1: T = T::splat(w[2]);
+    let csc3: T = T::splat(w[3]);
+    wd1r = T::splat(1.0);
+    wd1i = T::splat(0.0);
+    wd3r = T::splat(1.0);
+    wd3i = T::splat(0.0);
     k = 0;
     j = 2;
     while j < mh - 2 {
         k += 4;
-        wk1r = csc1 * (wd1r + w[k]);
-        wk1i = csc1 * (wd1i + w[k + 1]);
-        wk3r = csc3 * (wd3r + w[k + 2]);
-        wk3i = csc3 * (wd3i + w[k + 3]);
-        wd1r = w[k];
-        wd1i = w[k + 1];
-        wd3r = w[k + 2];
-        wd3i = w[k + 3];
+        wk1r = csc1 * (wd1r + T::splat(w[k]));
+        wk1i = csc1 * (wd1i + T::splat(w[k + 1]));
+        wk3r = csc3 * (wd3r + T::splat(w[k + 2]));
+        wk3i = csc3 * (wd3i + T::splat(w[k + 3]));
+        wd1r = T::splat(w[k]);
+        wd1i = T::splat(w[k + 1]);
+        wd3r = T::splat(w[k + 2]);
+        wd3i = T::splat(w[k + 3]);
         j1 = j + m;
         j2 = j1 + m;
         j3 = j2 + m;
@@ -424,7 +493,7 @@ fn cftf1st(n: usize, a: &mut [f32], w: &[f32]) {
     a[j3 + 3] = wk3i * x0i - wk3r * x0r;
 }
 
-fn cftb1st(n: usize, a: &mut [f32], w: &[f32]) {
+fn cftb1st<T: Lane>(n: usize, a: &mut [T], w: &[f32]) {
     let mut j: usize;
     let mut j0: usize;
     let mut j1: usize;
@@ -432,30 +501,30 @@ fn cftb1st(n: usize, a: &mut [f32], w: &[f32]) {
     let mut j3: usize;
     let mut k: usize;
 
-    let mut wk1r: f32;
-    let mut wk1i: f32;
-    let mut wk3r: f32;
-    let mut wk3i: f32;
-    let mut wd1r: f32;
-    let mut wd1i: f32;
-    let mut wd3r: f32;
-    let mut wd3i: f32;
-    let mut x0r: f32;
-    let mut x0i: f32;
-    let mut x1r: f32;
-    let mut x1i: f32;
-    let mut x2r: f32;
-    let mut x2i: f32;
-    let mut x3r: f32;
-    let mut x3i: f32;
-    let mut y0r: f32;
-    let mut y0i: f32;
-    let mut y1r: f32;
-    let mut y1i: f32;
-    let mut y2r: f32;
-    let mut y2i: f32;
-    let mut y3r: f32;
-    let mut y3i: f32;
+    let mut wk1r: T;
+    let mut wk1i: T;
+    let mut wk3r: T;
+    let mut wk3i: T;
+    let mut wd1r: T;
+    let mut wd1i: T;
+    let mut wd3r: T;
+    let mut wd3i: T;
+    let mut x0r: T;
+    let mut x0i: T;
+    let mut x1r: T;
+    let mut x1i: T;
+    let mut x2r: T;
+    let mut x2i: T;
+    let mut x3r: T;
+    let mut x3i: T;
+    let mut y0r: T;
+    let mut y0i: T;
+    let mut y1r: T;
+    let mut y1i: T;
+    let mut y2r: T;
+    let mut y2i: T;
+    let mut y3r: T;
+    let mut y3i: T;
 
     let mh: usize = n >> 3;
     let m: usize = 2 * mh;
@@ -478,25 +547,25 @@ fn cftb1st(n: usize, a: &mut [f32], w: &[f32]) {
     a[j2 + 1] = x1i + x3r;
     a[j3] = x1r - x3i;
     a[j3 + 1] = x1i - x3r;
-    let wn4r: f32 = w[1];
-    let csc1: f32 = w[2];
-    let csc3: f32 = w[3];
-    wd1r = 1.0;
-    wd1i = 0.0;
-    wd3r = 1.0;
-    wd3i = 0.0;
+    let wn4r: T = T::splat(w[1]);
+    let csc1: T = T::splat(w[2]);
+    let csc3: T = T::splat(w[3]);
+    wd1r = T::splat(1.0);
+    wd1i = T::splat(0.0);
+    wd3r = T::splat(1.0);
+    wd3i = T::splat(0.0);
     k = 0;
     j = 2;
     while j < mh - 2 {
         k += 4;
-        wk1r = csc1 * (wd1r + w[k]);
-        wk1i = csc1 * (wd1i + w[k + 1]);
-        wk3r = csc3 * (wd3r + w[k + 2]);
-        wk3i = csc3 * (wd3i + w[k + 3]);
-        wd1r = w[k];
-        wd1i = w[k + 1];
-        wd3r = w[k + 2];
-        wd3i = w[k + 3];
+        wk1r = csc1 * (wd1r + T::splat(w[k]));
+        wk1i = csc1 * (wd1i + T::splat(w[k + 1]));
+        wk3r = csc3 * (wd3r + T::splat(w[k + 2]));
+        wk3i = csc3 * (wd3i + T::splat(w[k + 3]));
+        wd1r = T::splat(w[k]);
+        wd1i = T::splat(w[k + 1]);
+        wd3r = T::splat(w[k + 2]);
+        wd3i = T::splat(w[k + 3]);
         j1 = j + m;
         j2 = j1 + m;
         j3 = j2 + m;
@@ -656,7 +725,7 @@ fn cftb1st(n: usize, a: &mut [f32], w: &[f32]) {
     a[j3 + 3] = wk3i * x0i - wk3r * x0r;
 }
 
-fn cftrec4(n: usize, a: &mut [f32], nw: usize, w: &[f32]) {
+fn cftrec4<T: Lane>(n: usize, a: &mut [T], nw: usize, w: &[f32]) {
     let mut isplt: usize;
     let mut j: usize;
     let mut k: usize;
@@ -678,7 +747,7 @@ fn cftrec4(n: usize, a: &mut [f32], nw: usize, w: &[f32]) {
     }
 }
 
-fn cfttree(n: usize, j: usize, k: usize, a: &mut [f32], nw: usize, w: &[f32]) -> usize {
+fn cfttree<T: Lane>(n: usize, j: usize, k: usize, a: &mut [T], nw: usize, w: &[f32]) -> usize {
     let mut i: usize;
     let isplt: usize;
     let mut m: usize;
@@ -713,7 +782,7 @@ fn cfttree(n: usize, j: usize, k: usize, a: &mut [f32], nw: usize, w: &[f32]) ->
     isplt
 }
 
-fn cftleaf(n: usize, isplt: usize, a: &mut [f32], nw: usize, w: &[f32]) {
+fn cftleaf<T: Lane>(n: usize, isplt: usize, a: &mut [T], nw: usize, w: &[f32]) {
     if n == 512 {
         cftmdl1(128, a, &w[nw - 64..]);
         cftf161(a, &w[nw - 8..]);
@@ -769,7 +838,7 @@ fn cftleaf(n: usize, isplt: usize, a: &mut [f32], nw: usize, w: &[f32]) {
     }
 }
 
-fn cftmdl1(n: usize, a: &mut [f32], w: &[f32]) {
+fn cftmdl1<T: Lane>(n: usize, a: &mut [T], w: &[f32]) {
     let mut j: usize;
     let mut j0: usize;
     let mut j1: usize;
@@ -777,18 +846,18 @@ fn cftmdl1(n: usize, a: &mut [f32], w: &[f32]) {
     let mut j3: usize;
     let mut k: usize;
 
-    let mut wk1r: f32;
-    let mut wk1i: f32;
-    let mut wk3r: f32;
-    let mut wk3i: f32;
-    let mut x0r: f32;
-    let mut x0i: f32;
-    let mut x1r: f32;
-    let mut x1i: f32;
-    let mut x2r: f32;
-    let mut x2i: f32;
-    let mut x3r: f32;
-    let mut x3i: f32;
+    let mut wk1r: T;
+    let mut wk1i: T;
+    let mut wk3r: T;
+    let mut wk3i: T;
+    let mut x0r: T;
+    let mut x0i: T;
+    let mut x1r: T;
+    let mut x1i: T;
+    let mut x2r: T;
+    let mut x2i: T;
+    let mut x3r: T;
+    let mut x3i: T;
 
     let mh: usize = n >> 3;
     let m: usize = 2 * mh;
@@ -811,15 +880,15 @@ fn cftmdl1(n: usize, a: &mut [f32], w: &[f32]) {
     a[j2 + 1] = x1i + x3r;
     a[j3] = x1r + x3i;
     a[j3 + 1] = x1i - x3r;
-    let wn4r: f32 = w[1];
+    let wn4r: T = T::splat(w[1]);
     k = 0;
     j = 2;
     while j < mh {
         k += 4;
-        wk1r = w[k];
-        wk1i = w[k + 1];
-        wk3r = w[k + 2];
-        wk3i = w[k + 3];
+        wk1r = T::splat(w[k]);
+        wk1i = T::splat(w[k + 1]);
+        wk3r = T::splat(w[k + 2]);
+        wk3i = T::splat(w[k + 3]);
         j1 = j + m;
         j2 = j1 + m;
         j3 = j2 + m;
@@ -895,7 +964,7 @@ fn cftmdl1(n: usize, a: &mut [f32], w: &[f32]) {
     a[j3 + 1] = -wn4r * (x0i - x0r);
 }
 
-fn cftmdl2(n: usize, a: &mut [f32], w: &[f32]) {
+fn cftmdl2<T: Lane>(n: usize, a: &mut [T], w: &[f32]) {
     let mut j: usize;
     let mut j0: usize;
     let mut j1: usize;
@@ -904,30 +973,30 @@ fn cftmdl2(n: usize, a: &mut [f32], w: &[f32]) {
     let mut k: usize;
     let mut kr: usize;
 
-    let mut wk1r: f32;
-    let mut wk1i: f32;
-    let mut wk3r: f32;
-    let mut wk3i: f32;
-    let mut wd1r: f32;
-    let mut wd1i: f32;
-    let mut wd3r: f32;
-    let mut wd3i: f32;
-    let mut x0r: f32;
-    let mut x0i: f32;
-    let mut x1r: f32;
-    let mut x1i: f32;
-    let mut x2r: f32;
-    let mut x2i: f32;
-    let mut x3r: f32;
-    let mut x3i: f32;
-    let mut y0r: f32;
-    let mut y0i: f32;
-    let mut y2r: f32;
-    let mut y2i: f32;
+    let mut wk1r: T;
+    let mut wk1i: T;
+    let mut wk3r: T;
+    let mut wk3i: T;
+    let mut wd1r: T;
+    let mut wd1i: T;
+    let mut wd3r: T;
+    let mut wd3i: T;
+    let mut x0r: T;
+    let mut x0i: T;
+    let mut x1r: T;
+    let mut x1i: T;
+    let mut x2r: T;
+    let mut x2i: T;
+    let mut x3r: T;
+    let mut x3i: T;
+    let mut y0r: T;
+    let mut y0i: T;
+    let mut y2r: T;
+    let mut y2i: T;
 
     let mh: usize = n >> 3;
     let m: usize = 2 * mh;
-    let wn4r: f32 = w[1];
+    let wn4r: T = T::splat(w[1]);
     j1 = m;
     j2 = j1 + m;
     j3 = j2 + m;
@@ -956,15 +1025,15 @@ fn cftmdl2(n: usize, a: &mut [f32], w: &[f32]) {
     j = 2;
     while j < mh {
         k += 4;
-        wk1r = w[k];
-        wk1i = w[k + 1];
-        wk3r = w[k + 2];
-        wk3i = w[k + 3];
+        wk1r = T::splat(w[k]);
+        wk1i = T::splat(w[k + 1]);
+        wk3r = T::splat(w[k + 2]);
+        wk3i = T::splat(w[k + 3]);
         kr -= 4;
-        wd1i = w[kr];
-        wd1r = w[kr + 1];
-        wd3i = w[kr + 2];
-        wd3r = w[kr + 3];
+        wd1i = T::splat(w[kr]);
+        wd1r = T::splat(w[kr + 1]);
+        wd3i = T::splat(w[kr + 2]);
+        wd3r = T::splat(w[kr + 3]);
         j1 = j + m;
         j2 = j1 + m;
         j3 = j2 + m;
@@ -1022,8 +1091,8 @@ fn cftmdl2(n: usize, a: &mut [f32], w: &[f32]) {
         a[j3 + 1] = y0i - y2i;
         j += 2;
     }
-    wk1r = w[m];
-    wk1i = w[m + 1];
+    wk1r = T::splat(w[m]);
+    wk1i = T::splat(w[m + 1]);
     j0 = mh;
     j1 = j0 + m;
     j2 = j1 + m;
@@ -1054,7 +1123,7 @@ fn cftmdl2(n: usize, a: &mut [f32], w: &[f32]) {
     a[j3 + 1] = y0i + y2i;
 }
 
-fn cftfx41(n: usize, a: &mut [f32], nw: usize, w: &[f32]) {
+fn cftfx41<T: Lane>(n: usize, a: &mut [T], nw: usize, w: &[f32]) {
     if n == 128 {
         cftf161(a, &w[nw - 8..]);
         cftf162(&mut a[32..], &w[nw - 32..]);
@@ -1068,19 +1137,19 @@ fn cftfx41(n: usize, a: &mut [f32], nw: usize, w: &[f32]) {
     }
 }
 
-fn cftf161(a: &mut [f32], w: &[f32]) {
-    let mut x0r: f32;
-    let mut x0i: f32;
-    let mut x1r: f32;
-    let mut x1i: f32;
-    let mut x2r: f32;
-    let mut x2i: f32;
-    let mut x3r: f32;
-    let mut x3i: f32;
+fn cftf161<T: Lane>(a: &mut [T], w: &[f32]) {
+    let mut x0r: T;
+    let mut x0i: T;
+    let mut x1r: T;
+    let mut x1i: T;
+    let mut x2r: T;
+    let mut x2i: T;
+    let mut x3r: T;
+    let mut x3i: T;
 
-    let wn4r: f32 = w[1];
-    let wk1r: f32 = w[2];
-    let wk1i: f32 = w[3];
+    let wn4r: T = T::splat(w[1]);
+    let wk1r: T = T::splat(w[2]);
+    let wk1i: T = T::splat(w[3]);
     x0r = a[0] + a[16];
     x0i = a[1] + a[17];
     x1r = a[0] - a[16];
@@ -1089,14 +1158,14 @@ fn cftf161(a: &mut [f32], w: &[f32]) {
     x2i = a[9] + a[25];
     x3r = a[8] - a[24];
     x3i = a[9] - a[25];
-    let y0r: f32 = x0r + x2r;
-    let y0i: f32 = x0i + x2i;
-    let y4r: f32 = x0r - x2r;
-    let y4i: f32 = x0i - x2i;
-    let y8r: f32 = x1r - x3i;
-    let y8i: f32 = x1i + x3r;
-    let y12r: f32 = x1r + x3i;
-    let y12i: f32 = x1i - x3r;
+    let y0r: T = x0r + x2r;
+    let y0i: T = x0i + x2i;
+    let y4r: T = x0r - x2r;
+    let y4i: T = x0i - x2i;
+    let y8r: T = x1r - x3i;
+    let y8i: T = x1i + x3r;
+    let y12r: T = x1r + x3i;
+    let y12i: T = x1i - x3r;
     x0r = a[2] + a[18];
     x0i = a[3] + a[19];
     x1r = a[2] - a[18];
@@ -1105,18 +1174,18 @@ fn cftf161(a: &mut [f32], w: &[f32]) {
     x2i = a[11] + a[27];
     x3r = a[10] - a[26];
     x3i = a[11] - a[27];
-    let y1r: f32 = x0r + x2r;
-    let y1i: f32 = x0i + x2i;
-    let y5r: f32 = x0r - x2r;
-    let y5i: f32 = x0i - x2i;
+    let y1r: T = x0r + x2r;
+    let y1i: T = x0i + x2i;
+    let y5r: T = x0r - x2r;
+    let y5i: T = x0i - x2i;
     x0r = x1r - x3i;
     x0i = x1i + x3r;
-    let y9r: f32 = wk1r * x0r - wk1i * x0i;
-    let y9i: f32 = wk1r * x0i + wk1i * x0r;
+    let y9r: T = wk1r * x0r - wk1i * x0i;
+    let y9i: T = wk1r * x0i + wk1i * x0r;
     x0r = x1r + x3i;
     x0i = x1i - x3r;
-    let y13r: f32 = wk1i * x0r - wk1r * x0i;
-    let y13i: f32 = wk1i * x0i + wk1r * x0r;
+    let y13r: T = wk1i * x0r - wk1r * x0i;
+    let y13i: T = wk1i * x0i + wk1r * x0r;
     x0r = a[4] + a[20];
     x0i = a[5] + a[21];
     x1r = a[4] - a[20];
@@ -1125,18 +1194,18 @@ fn cftf161(a: &mut [f32], w: &[f32]) {
     x2i = a[13] + a[29];
     x3r = a[12] - a[28];
     x3i = a[13] - a[29];
-    let y2r: f32 = x0r + x2r;
-    let y2i: f32 = x0i + x2i;
-    let y6r: f32 = x0r - x2r;
-    let y6i: f32 = x0i - x2i;
+    let y2r: T = x0r + x2r;
+    let y2i: T = x0i + x2i;
+    let y6r: T = x0r - x2r;
+    let y6i: T = x0i - x2i;
     x0r = x1r - x3i;
     x0i = x1i + x3r;
-    let y10r: f32 = wn4r * (x0r - x0i);
-    let y10i: f32 = wn4r * (x0i + x0r);
+    let y10r: T = wn4r * (x0r - x0i);
+    let y10i: T = wn4r * (x0i + x0r);
     x0r = x1r + x3i;
     x0i = x1i - x3r;
-    let y14r: f32 = wn4r * (x0r + x0i);
-    let y14i: f32 = wn4r * (x0i - x0r);
+    let y14r: T = wn4r * (x0r + x0i);
+    let y14i: T = wn4r * (x0i - x0r);
     x0r = a[6] + a[22];
     x0i = a[7] + a[23];
     x1r = a[6] - a[22];
@@ -1145,18 +1214,18 @@ fn cftf161(a: &mut [f32], w: &[f32]) {
     x2i = a[15] + a[31];
     x3r = a[14] - a[30];
     x3i = a[15] - a[31];
-    let y3r: f32 = x0r + x2r;
-    let y3i: f32 = x0i + x2i;
-    let y7r: f32 = x0r - x2r;
-    let y7i: f32 = x0i - x2i;
+    let y3r: T = x0r + x2r;
+    let y3i: T = x0i + x2i;
+    let y7r: T = x0r - x2r;
+    let y7i: T = x0i - x2i;
     x0r = x1r - x3i;
     x0i = x1i + x3r;
-    let y11r: f32 = wk1i * x0r - wk1r * x0i;
-    let y11i: f32 = wk1i * x0i + wk1r * x0r;
+    let y11r: T = wk1i * x0r - wk1r * x0i;
+    let y11i: T = wk1i * x0i + wk1r * x0r;
     x0r = x1r + x3i;
     x0i = x1i - x3r;
-    let y15r: f32 = wk1r * x0r - wk1i * x0i;
-    let y15i: f32 = wk1r * x0i + wk1i * x0r;
+    let y15r: T = wk1r * x0r - wk1i * x0i;
+    let y15i: T = wk1r * x0i + wk1i * x0r;
     x0r = y12r - y14r;
     x0i = y12i - y14i;
     x1r = y12r + y14r;
@@ -1227,41 +1296,41 @@ fn cftf161(a: &mut [f32], w: &[f32]) {
     a[7] = x1i - x3r;
 }
 
-fn cftf162(a: &mut [f32], w: &[f32]) {
-    let mut x0r: f32;
-    let mut x0i: f32;
-    let mut x1r: f32;
-    let mut x1i: f32;
-    let mut x2r: f32;
-    let mut x2i: f32;
+fn cftf162<T: Lane>(a: &mut [T], w: &[f32]) {
+    let mut x0r: T;
+    let mut x0i: T;
+    let mut x1r: T;
+    let mut x1i: T;
+    let mut x2r: T;
+    let mut x2i: T;
 
-    let wn4r: f32 = w[1];
-    let wk1r: f32 = w[4];
-    let wk1i: f32 = w[5];
-    let wk3r: f32 = w[6];
-    let wk3i: f32 = -w[7];
-    let wk2r: f32 = w[8];
-    let wk2i: f32 = w[9];
+    let wn4r: T = T::splat(w[1]);
+    let wk1r: T = T::splat(w[4]);
+    let wk1i: T = T::splat(w[5]);
+    let wk3r: T = T::splat(w[6]);
+    let wk3i: T = -T::splat(w[7]);
+    let wk2r: T = T::splat(w[8]);
+    let wk2i: T = T::splat(w[9]);
     x1r = a[0] - a[17];
     x1i = a[1] + a[16];
     x0r = a[8] - a[25];
     x0i = a[9] + a[24];
     x2r = wn4r * (x0r - x0i);
     x2i = wn4r * (x0i + x0r);
-    let y0r: f32 = x1r + x2r;
-    let y0i: f32 = x1i + x2i;
-    let y4r: f32 = x1r - x2r;
-    let y4i: f32 = x1i - x2i;
+    let y0r: T = x1r + x2r;
+    let y0i: T = x1i + x2i;
+    let y4r: T = x1r - x2r;
+    let y4i: T = x1i - x2i;
     x1r = a[0] + a[17];
     x1i = a[1] - a[16];
     x0r = a[8] + a[25];
     x0i = a[9] - a[24];
     x2r = wn4r * (x0r - x0i);
     x2i = wn4r * (x0i + x0r);
-    let y8r: f32 = x1r - x2i;
-    let y8i: f32 = x1i + x2r;
-    let y12r: f32 = x1r + x2i;
-    let y12i: f32 = x1i - x2r;
+    let y8r: T = x1r - x2i;
+    let y8i: T = x1i + x2r;
+    let y12r: T = x1r + x2i;
+    let y12i: T = x1i - x2r;
     x0r = a[2] - a[19];
     x0i = a[3] + a[18];
     x1r = wk1r * x0r - wk1i * x0i;
@@ -1270,10 +1339,10 @@ fn cftf162(a: &mut [f32], w: &[f32]) {
     x0i = a[11] + a[26];
     x2r = wk3i * x0r - wk3r * x0i;
     x2i = wk3i * x0i + wk3r * x0r;
-    let y1r: f32 = x1r + x2r;
-    let y1i: f32 = x1i + x2i;
-    let y5r: f32 = x1r - x2r;
-    let y5i: f32 = x1i - x2i;
+    let y1r: T = x1r + x2r;
+    let y1i: T = x1i + x2i;
+    let y5r: T = x1r - x2r;
+    let y5i: T = x1i - x2i;
     x0r = a[2] + a[19];
     x0i = a[3] - a[18];
     x1r = wk3r * x0r - wk3i * x0i;
@@ -1282,10 +1351,10 @@ fn cftf162(a: &mut [f32], w: &[f32]) {
     x0i = a[11] - a[26];
     x2r = wk1r * x0r + wk1i * x0i;
     x2i = wk1r * x0i - wk1i * x0r;
-    let y9r: f32 = x1r - x2r;
-    let y9i: f32 = x1i - x2i;
-    let y13r: f32 = x1r + x2r;
-    let y13i: f32 = x1i + x2i;
+    let y9r: T = x1r - x2r;
+    let y9i: T = x1i - x2i;
+    let y13r: T = x1r + x2r;
+    let y13i: T = x1i + x2i;
     x0r = a[4] - a[21];
     x0i = a[5] + a[20];
     x1r = wk2r * x0r - wk2i * x0i;
@@ -1294,10 +1363,10 @@ fn cftf162(a: &mut [f32], w: &[f32]) {
     x0i = a[13] + a[28];
     x2r = wk2i * x0r - wk2r * x0i;
     x2i = wk2i * x0i + wk2r * x0r;
-    let y2r: f32 = x1r + x2r;
-    let y2i: f32 = x1i + x2i;
-    let y6r: f32 = x1r - x2r;
-    let y6i: f32 = x1i - x2i;
+    let y2r: T = x1r + x2r;
+    let y2i: T = x1i + x2i;
+    let y6r: T = x1r - x2r;
+    let y6i: T = x1i - x2i;
     x0r = a[4] + a[21];
     x0i = a[5] - a[20];
     x1r = wk2i * x0r - wk2r * x0i;
@@ -1306,10 +1375,10 @@ fn cftf162(a: &mut [f32], w: &[f32]) {
     x0i = a[13] - a[28];
     x2r = wk2r * x0r - wk2i * x0i;
     x2i = wk2r * x0i + wk2i * x0r;
-    let y10r: f32 = x1r - x2r;
-    let y10i: f32 = x1i - x2i;
-    let y14r: f32 = x1r + x2r;
-    let y14i: f32 = x1i + x2i;
+    let y10r: T = x1r - x2r;
+    let y10i: T = x1i - x2i;
+    let y14r: T = x1r + x2r;
+    let y14i: T = x1i + x2i;
     x0r = a[6] - a[23];
     x0i = a[7] + a[22];
     x1r = wk3r * x0r - wk3i * x0i;
@@ -1318,10 +1387,10 @@ fn cftf162(a: &mut [f32], w: &[f32]) {
     x0i = a[15] + a[30];
     x2r = wk1i * x0r - wk1r * x0i;
     x2i = wk1i * x0i + wk1r * x0r;
-    let y3r: f32 = x1r + x2r;
-    let y3i: f32 = x1i + x2i;
-    let y7r: f32 = x1r - x2r;
-    let y7i: f32 = x1i - x2i;
+    let y3r: T = x1r + x2r;
+    let y3i: T = x1i + x2i;
+    let y7r: T = x1r - x2r;
+    let y7i: T = x1i - x2i;
     x0r = a[6] + a[23];
     x0i = a[7] - a[22];
     x1r = wk1i * x0r + wk1r * x0i;
@@ -1330,10 +1399,10 @@ fn cftf162(a: &mut [f32], w: &[f32]) {
     x0i = a[15] - a[30];
     x2r = wk3i * x0r - wk3r * x0i;
     x2i = wk3i * x0i + wk3r * x0r;
-    let y11r: f32 = x1r + x2r;
-    let y11i: f32 = x1i + x2i;
-    let y15r: f32 = x1r - x2r;
-    let y15i: f32 = x1i - x2i;
+    let y11r: T = x1r + x2r;
+    let y11i: T = x1i + x2i;
+    let y15r: T = x1r - x2r;
+    let y15i: T = x1i - x2i;
     x1r = y0r + y2r;
     x1i = y0i + y2i;
     x2r = y1r + y3r;
@@ -1408,17 +1477,17 @@ fn cftf162(a: &mut [f32], w: &[f32]) {
     a[31] = x1i - x2r;
 }
 
-fn cftf081(a: &mut [f32], w: &[f32]) {
-    let mut x0r: f32;
-    let mut x0i: f32;
-    let mut x1r: f32;
-    let mut x1i: f32;
-    let mut x2r: f32;
-    let mut x2i: f32;
-    let mut x3r: f32;
-    let mut x3i: f32;
+fn cftf081<T: Lane>(a: &mut [T], w: &[f32]) {
+    let mut x0r: T;
+    let mut x0i: T;
+    let mut x1r: T;
+    let mut x1i: T;
+    let mut x2r: T;
+    let mut x2i: T;
+    let mut x3r: T;
+    let mut x3i: T;
 
-    let wn4r: f32 = w[1];
+    let wn4r: T = T::splat(w[1]);
     x0r = a[0] + a[8];
     x0i = a[1] + a[9];
     x1r = a[0] - a[8];
@@ -1427,14 +1496,14 @@ fn cftf081(a: &mut [f32], w: &[f32]) {
     x2i = a[5] + a[13];
     x3r = a[4] - a[12];
     x3i = a[5] - a[13];
-    let y0r: f32 = x0r + x2r;
-    let y0i: f32 = x0i + x2i;
-    let y2r: f32 = x0r - x2r;
-    let y2i: f32 = x0i - x2i;
-    let y1r: f32 = x1r - x3i;
-    let y1i: f32 = x1i + x3r;
-    let y3r: f32 = x1r + x3i;
-    let y3i: f32 = x1i - x3r;
+    let y0r: T = x0r + x2r;
+    let y0i: T = x0i + x2i;
+    let y2r: T = x0r - x2r;
+    let y2i: T = x0i - x2i;
+    let y1r: T = x1r - x3i;
+    let y1i: T = x1i + x3r;
+    let y3r: T = x1r + x3i;
+    let y3i: T = x1i - x3r;
     x0r = a[2] + a[10];
     x0i = a[3] + a[11];
     x1r = a[2] - a[10];
@@ -1443,18 +1512,18 @@ fn cftf081(a: &mut [f32], w: &[f32]) {
     x2i = a[7] + a[15];
     x3r = a[6] - a[14];
     x3i = a[7] - a[15];
-    let y4r: f32 = x0r + x2r;
-    let y4i: f32 = x0i + x2i;
-    let y6r: f32 = x0r - x2r;
-    let y6i: f32 = x0i - x2i;
+    let y4r: T = x0r + x2r;
+    let y4i: T = x0i + x2i;
+    let y6r: T = x0r - x2r;
+    let y6i: T = x0i - x2i;
     x0r = x1r - x3i;
     x0i = x1i + x3r;
     x2r = x1r + x3i;
     x2i = x1i - x3r;
-    let y5r: f32 = wn4r * (x0r - x0i);
-    let y5i: f32 = wn4r * (x0r + x0i);
-    let y7r: f32 = wn4r * (x2r - x2i);
-    let y7i: f32 = wn4r * (x2r + x2i);
+    let y5r: T = wn4r * (x0r - x0i);
+    let y5i: T = wn4r * (x0r + x0i);
+    let y7r: T = wn4r * (x2r - x2i);
+    let y7i: T = wn4r * (x2r + x2i);
     a[8] = y1r + y5r;
     a[9] = y1i + y5i;
     a[10] = y1r - y5r;
@@ -1473,43 +1542,43 @@ fn cftf081(a: &mut [f32], w: &[f32]) {
     a[7] = y2i - y6r;
 }
 
-fn cftf082(a: &mut [f32], w: &[f32]) {
-    let mut x0r: f32;
-    let mut x0i: f32;
-    let mut x1r: f32;
-    let mut x1i: f32;
+fn cftf082<T: Lane>(a: &mut [T], w: &[f32]) {
+    let mut x0r: T;
+    let mut x0i: T;
+    let mut x1r: T;
+    let mut x1i: T;
 
-    let wn4r: f32 = w[1];
-    let wk1r: f32 = w[2];
-    let wk1i: f32 = w[3];
-    let y0r: f32 = a[0] - a[9];
-    let y0i: f32 = a[1] + a[8];
-    let y1r: f32 = a[0] + a[9];
-    let y1i: f32 = a[1] - a[8];
+    let wn4r: T = T::splat(w[1]);
+    let wk1r: T = T::splat(w[2]);
+    let wk1i: T = T::splat(w[3]);
+    let y0r: T = a[0] - a[9];
+    let y0i: T = a[1] + a[8];
+    let y1r: T = a[0] + a[9];
+    let y1i: T = a[1] - a[8];
     x0r = a[4] - a[13];
     x0i = a[5] + a[12];
-    let y2r: f32 = wn4r * (x0r - x0i);
-    let y2i: f32 = wn4r * (x0i + x0r);
+    let y2r: T = wn4r * (x0r - x0i);
+    let y2i: T = wn4r * (x0i + x0r);
     x0r = a[4] + a[13];
     x0i = a[5] - a[12];
-    let y3r: f32 = wn4r * (x0r - x0i);
-    let y3i: f32 = wn4r * (x0i + x0r);
+    let y3r: T = wn4r * (x0r - x0i);
+    let y3i: T = wn4r * (x0i + x0r);
     x0r = a[2] - a[11];
     x0i = a[3] + a[10];
-    let y4r: f32 = wk1r * x0r - wk1i * x0i;
-    let y4i: f32 = wk1r * x0i + wk1i * x0r;
+    let y4r: T = wk1r * x0r - wk1i * x0i;
+    let y4i: T = wk1r * x0i + wk1i * x0r;
     x0r = a[2] + a[11];
     x0i = a[3] - a[10];
-    let y5r: f32 = wk1i * x0r - wk1r * x0i;
-    let y5i: f32 = wk1i * x0i + wk1r * x0r;
+    let y5r: T = wk1i * x0r - wk1r * x0i;
+    let y5i: T = wk1i * x0i + wk1r * x0r;
     x0r = a[6] - a[15];
     x0i = a[7] + a[14];
-    let y6r: f32 = wk1i * x0r - wk1r * x0i;
-    let y6i: f32 = wk1i * x0i + wk1r * x0r;
+    let y6r: T = wk1i * x0r - wk1r * x0i;
+    let y6i: T = wk1i * x0i + wk1r * x0r;
     x0r = a[6] + a[15];
     x0i = a[7] - a[14];
-    let y7r: f32 = wk1r * x0r - wk1i * x0i;
-    let y7i: f32 = wk1r * x0i + wk1i * x0r;
+    let y7r: T = wk1r * x0r - wk1i * x0i;
+    let y7i: T = wk1r * x0i + wk1i * x0r;
     x0r = y0r + y2r;
     x0i = y0i + y2i;
     x1r = y4r + y6r;
@@ -1544,15 +1613,15 @@ fn cftf082(a: &mut [f32], w: &[f32]) {
     a[15] = x0i - x1r;
 }
 
-fn cftf040(a: &mut [f32]) {
-    let x0r: f32 = a[0] + a[4];
-    let x0i: f32 = a[1] + a[5];
-    let x1r: f32 = a[0] - a[4];
-    let x1i: f32 = a[1] - a[5];
-    let x2r: f32 = a[2] + a[6];
-    let x2i: f32 = a[3] + a[7];
-    let x3r: f32 = a[2] - a[6];
-    let x3i: f32 = a[3] - a[7];
+fn cftf040<T: Lane>(a: &mut [T]) {
+    let x0r: T = a[0] + a[4];
+    let x0i: T = a[1] + a[5];
+    let x1r: T = a[0] - a[4];
+    let x1i: T = a[1] - a[5];
+    let x2r: T = a[2] + a[6];
+    let x2i: T = a[3] + a[7];
+    let x3r: T = a[2] - a[6];
+    let x3i: T = a[3] - a[7];
     a[0] = x0r + x2r;
     a[1] = x0i + x2i;
     a[2] = x1r - x3i;
@@ -1563,26 +1632,26 @@ fn cftf040(a: &mut [f32]) {
     a[7] = x1i - x3r;
 }
 
-fn cftx020(a: &mut [f32]) {
-    let x0r: f32 = a[0] - a[2];
-    let x0i: f32 = a[1] - a[3];
+fn cftx020<T: Lane>(a: &mut [T]) {
+    let x0r: T = a[0] - a[2];
+    let x0i: T = a[1] - a[3];
     a[0] += a[2];
     a[1] += a[3];
     a[2] = x0r;
     a[3] = x0i;
 }
 
-fn rftfsub(n: usize, a: &mut [f32], nc: usize, c: &[f32]) {
+fn rftfsub<T: Lane>(n: usize, a: &mut [T], nc: usize, c: &[f32]) {
     let mut j: usize;
     let mut k: usize;
     let mut kk: usize;
 
-    let mut wkr: f32;
-    let mut wki: f32;
-    let mut xr: f32;
-    let mut xi: f32;
-    let mut yr: f32;
-    let mut yi: f32;
+    let mut wkr: T;
+    let mut wki: T;
+    let mut xr: T;
+    let mut xi: T;
+    let mut yr: T;
+    let mut yi: T;
 
     let m: usize = n >> 1;
     let ks: usize = 2 * nc / m;
@@ -1591,8 +1660,8 @@ fn rftfsub(n: usize, a: &mut [f32], nc: usize, c: &[f32]) {
     while j < m {
         k = n - j;
         kk += ks;
-        wkr = 0.5 - c[nc - kk];
-        wki = c[kk];
+        wkr = T::splat(0.5) - T::splat(c[nc - kk]);
+        wki = T::splat(c[kk]);
         xr = a[j] - a[k];
         xi = a[j + 1] + a[k + 1];
         yr = wkr * xr - wki * xi;
@@ -1605,17 +1674,17 @@ fn rftfsub(n: usize, a: &mut [f32], nc: usize, c: &[f32]) {
     }
 }
 
-fn rftbsub(n: usize, a: &mut [f32], nc: usize, c: &[f32]) {
+fn rftbsub<T: Lane>(n: usize, a: &mut [T], nc: usize, c: &[f32]) {
     let mut j: usize;
     let mut k: usize;
     let mut kk: usize;
 
-    let mut wkr: f32;
-    let mut wki: f32;
-    let mut xr: f32;
-    let mut xi: f32;
-    let mut yr: f32;
-    let mut yi: f32;
+    let mut wkr: T;
+    let mut wki: T;
+    let mut xr: T;
+    let mut xi: T;
+    let mut yr: T;
+    let mut yi: T;
 
     let m: usize = n >> 1;
     let ks: usize = 2 * nc / m;
@@ -1624,8 +1693,8 @@ fn rftbsub(n: usize, a: &mut [f32], nc: usize, c: &[f32]) {
     while j < m {
         k = n - j;
         kk += ks;
-        wkr = 0.5 - c[nc - kk];
-        wki = c[kk];
+        wkr = T::splat(0.5) - T::splat(c[nc - kk]);
+        wki = T::splat(c[kk]);
         xr = a[j] - a[k];
         xi = a[j + 1] + a[k + 1];
         yr = wkr * xr + wki * xi;
@@ -1745,6 +1814,33 @@ mod tests {
             for (j, (&got, &want)) in a.iter().zip(&x).enumerate() {
                 let back = got as f64 * 2.0 / n as f64;
                 assert!((back - want as f64).abs() < 1e-5, "n={n} j={j}: {back} vs {want}");
+            }
+        }
+    }
+
+    /// Eight transforms side by side give each lane exactly the scalar transform's bits, at
+    /// every size and code path, forward and inverse (eight different signals, one per lane).
+    #[test]
+    fn eight_lanes_are_eight_scalar_transforms() {
+        for n in [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] {
+            let fft = Rdft::new(n);
+            let signals: Vec<Vec<f32>> = (0..8).map(|k| signal(n + k).into_iter().take(n).collect()).collect();
+            let mut lanes: Vec<F32x8> = (0..n).map(|j| F32x8(std::array::from_fn(|k| signals[k][j]))).collect();
+            fft.forward(&mut lanes);
+            let mut back = lanes.clone();
+            for (k, x) in signals.iter().enumerate() {
+                let mut a = x.clone();
+                fft.forward(&mut a);
+                let lane: Vec<f32> = lanes.iter().map(|v| v.0[k]).collect();
+                assert_eq!(fnv(&lane), fnv(&a), "forward, n = {n}, lane {k}");
+                if n >= 64 {
+                    fft.inverse(&mut a);
+                    if k == 0 {
+                        fft.inverse(&mut back);
+                    }
+                    let lane: Vec<f32> = back.iter().map(|v| v.0[k]).collect();
+                    assert_eq!(fnv(&lane), fnv(&a), "inverse, n = {n}, lane {k}");
+                }
             }
         }
     }
