@@ -162,22 +162,30 @@ impl FrameStage {
         while start < frames.end {
             let end = (start + BATCH).min(frames.end);
             let xs: Vec<&[f32]> = (start..end).map(|i| &samples[i * g.hop - offset..][..g.l60]).collect();
-            let batched = xs.len() >= MIN_BATCH;
-            if batched {
+            if xs.len() >= MIN_BATCH {
                 self.fft60.run_batch(&xs);
-            }
-            for (k, x) in xs.into_iter().enumerate() {
-                let mut mag = Vec::new();
-                let e60 = if batched {
-                    self.fft60.batch_magnitudes(k, &mut mag);
-                    self.fft60.batch_mean_square(k).sqrt()
-                } else {
+                let mags: Vec<Vec<f64>> = (0..xs.len())
+                    .map(|k| {
+                        let mut mag = Vec::new();
+                        self.fft60.batch_magnitudes(k, &mut mag);
+                        mag
+                    })
+                    .collect();
+                let views: Vec<&[f64]> = mags.iter().map(Vec::as_slice).collect();
+                let mut cands = Vec::with_capacity(BATCH);
+                self.shs.analyze_batch(&views, &mut cands);
+                for (k, (mag, cands)) in mags.into_iter().zip(cands).enumerate() {
+                    out.push(Frame60 { mag, e60: self.fft60.batch_mean_square(k).sqrt(), cands });
+                }
+            } else {
+                for x in xs {
+                    let mut mag = Vec::new();
                     self.fft60.run_measured(x);
                     self.fft60.magnitudes(&mut mag);
-                    self.fft60.windowed_mean_square().sqrt()
-                };
-                let cands = self.shs.analyze(&mag);
-                out.push(Frame60 { mag, e60, cands });
+                    let e60 = self.fft60.windowed_mean_square().sqrt();
+                    let cands = self.shs.analyze(&mag);
+                    out.push(Frame60 { mag, e60, cands });
+                }
             }
             start = end;
         }

@@ -1,7 +1,7 @@
 //! F0: octave-scale spectrum → sub-harmonic summation → six candidates → incremental Viterbi
 //! smoothing (egemaps-spec §4.7). The quirks openSMILE's numbers depend on are kept and marked.
 
-use super::dsp::{Geometry, quad_from_3pts};
+use super::dsp::{BATCH, Geometry, quad_from_3pts};
 
 pub(crate) const N_CAND: usize = 6;
 const N_STATES: usize = N_CAND + 1;
@@ -36,6 +36,12 @@ pub(crate) struct ShsAnalyzer {
     u: Vec<f64>,
     z: Vec<f32>,
     ss: Vec<f32>,
+    /// [`analyze_batch`](Self::analyze_batch)'s frames side by side: y, y″ and the spline's
+    /// forward-pass terms per bin, one lane per frame, and each frame's octave spectrum.
+    yb: Vec<[f64; BATCH]>,
+    y2b: Vec<[f64; BATCH]>,
+    ub: Vec<[f64; BATCH]>,
+    zb: Vec<Vec<f32>>,
     /// The CPU's vector extensions, detected once.
     arch: pulp::Arch,
 }
@@ -85,6 +91,10 @@ impl ShsAnalyzer {
             u: vec![0.0; k],
             z: vec![0.0; k],
             ss: vec![0.0; k],
+            yb: vec![[0.0; BATCH]; k],
+            y2b: vec![[0.0; BATCH]; k],
+            ub: vec![[0.0; BATCH]; k],
+            zb: vec![vec![0.0; k]; BATCH],
             arch: pulp::Arch::new(),
         }
     }
@@ -108,26 +118,47 @@ impl ShsAnalyzer {
             let v = e.eval(&self.y, &self.y2) as f32;
             self.z[i] = if v > 0.0 { (v as f64 * self.aud_weight[i]) as f32 } else { 0.0 };
         }
-        self.subharmonic_sum();
+        subharmonic_sum(&self.z, &mut self.ss, &self.shifts);
         self.pick_candidates()
     }
 
+    /// [`analyze`](Self::analyze) of up to [`BATCH`] frames at once, appended to `out`: their
+    /// splines run side by side (the spline's recurrences are chains of divisions, so eight
+    /// independent chains take little longer than one), each frame's arithmetic exactly that of
+    /// `analyze`, so the candidates are bit for bit the same.
+    pub fn analyze_batch(&mut self, mags: &[&[f64]], out: &mut Vec<Candidates>) {
+        assert!(mags.len() <= BATCH, "at most {BATCH} frames per batch");
+        self.arch.dispatch(ShsBatch { shs: self, mags, out })
+    }
+
     #[inline(always)]
-    fn subharmonic_sum(&mut self) {
-        let n = self.z.len();
-        self.ss.copy_from_slice(&self.z);
-        let mut scale = COMPRESSION;
-        for &shift in &self.shifts {
-            for j in shift..n {
-                self.ss[j - shift] += self.z[j] * scale;
+    fn analyze_batch_here(&mut self, mags: &[&[f64]], out: &mut Vec<Candidates>) {
+        let b = mags.len();
+        for (k, mag) in mags.iter().enumerate() {
+            for (y, &m) in self.y.iter_mut().zip(*mag) {
+                *y = m as f32 as f64;
             }
-            scale *= COMPRESSION;
+            enhance_peaks(&mut self.y);
+            smooth(&mut self.y);
+            for (row, &v) in self.yb.iter_mut().zip(&self.y) {
+                row[k] = v;
+            }
         }
-        for v in self.ss.iter_mut() {
-            *v /= N_HARMONICS as f32;
-            if *v < 0.0 {
-                *v = 0.0;
+        for row in &mut self.yb {
+            row[b..].fill(0.0);
+        }
+        self.spline.second_derivatives_lanes(&self.yb, &mut self.y2b, &mut self.ub);
+        let n = mags.first().map_or(0, |m| m.len());
+        for (i, e) in self.spline.targets.iter().enumerate().take(n) {
+            let v = e.eval_lanes(&self.yb, &self.y2b);
+            for (z, &v) in self.zb.iter_mut().zip(&v).take(b) {
+                let v = v as f32;
+                z[i] = if v > 0.0 { (v as f64 * self.aud_weight[i]) as f32 } else { 0.0 };
             }
+        }
+        for z in &self.zb[..b] {
+            subharmonic_sum(z, &mut self.ss, &self.shifts);
+            out.push(self.pick_candidates());
         }
     }
 
@@ -138,21 +169,33 @@ impl ShsAnalyzer {
         let mut idx = [0usize; N_CAND];
         let mut score = [0.0f32; N_CAND];
         let mut n_cand = 0usize;
-        let mut mean = ss[0] as f64;
-        for i in 1..n - 1 {
-            if ss[i - 1] < ss[i]
-                && ss[i] > ss[i + 1]
-                && let Some(j) = (0..N_CAND).find(|&j| score[j] == 0.0 || score[j] < ss[i])
-            {
-                for jj in (j + 1..N_CAND).rev() {
-                    score[jj] = score[jj - 1];
-                    idx[jj] = idx[jj - 1];
-                }
-                idx[j] = i;
-                score[j] = ss[i];
-                n_cand = (n_cand + 1).min(N_CAND);
+        // The peaks first, without a branch per bin (which way a bin goes is a coin toss).
+        let mut peaks = [0usize; MAX_PEAKS];
+        let mut n_peaks = 0usize;
+        let mut i = 1;
+        while i < n - 1 {
+            let stop = (i + MAX_PEAKS - n_peaks).min(n - 1);
+            for i in i..stop {
+                peaks[n_peaks] = i;
+                n_peaks += ((ss[i - 1] < ss[i]) & (ss[i] > ss[i + 1])) as usize;
             }
-            mean += ss[i] as f64;
+            i = stop;
+            for &i in &peaks[..n_peaks] {
+                if let Some(j) = (0..N_CAND).find(|&j| score[j] == 0.0 || score[j] < ss[i]) {
+                    for jj in (j + 1..N_CAND).rev() {
+                        score[jj] = score[jj - 1];
+                        idx[jj] = idx[jj - 1];
+                    }
+                    idx[j] = i;
+                    score[j] = ss[i];
+                    n_cand = (n_cand + 1).min(N_CAND);
+                }
+            }
+            n_peaks = 0;
+        }
+        let mut mean = ss[0] as f64;
+        for &v in &ss[1..n - 1] {
+            mean += v as f64;
         }
         mean = (mean + ss[n - 1] as f64) / n as f64;
 
@@ -221,6 +264,46 @@ impl pulp::WithSimd for ShsFrame<'_> {
     }
 }
 
+/// Peaks gathered before they are ranked (in rounds, so that any number fits).
+const MAX_PEAKS: usize = 64;
+
+/// A batch's SHS analysis, run by [`pulp::Arch::dispatch`] (everything it calls inlined).
+struct ShsBatch<'a, 'b> {
+    shs: &'a mut ShsAnalyzer,
+    mags: &'a [&'b [f64]],
+    out: &'a mut Vec<Candidates>,
+}
+
+impl pulp::WithSimd for ShsBatch<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        self.shs.analyze_batch_here(self.mags, self.out)
+    }
+}
+
+/// The subharmonic sum of the octave spectrum `z` into `ss`: harmonics compressed by
+/// COMPRESSION each, averaged, negative sums cleared.
+#[inline(always)]
+fn subharmonic_sum(z: &[f32], ss: &mut [f32], shifts: &[usize]) {
+    let n = z.len();
+    ss.copy_from_slice(z);
+    let mut scale = COMPRESSION;
+    for &shift in shifts {
+        for j in shift..n {
+            ss[j - shift] += z[j] * scale;
+        }
+        scale *= COMPRESSION;
+    }
+    for v in ss.iter_mut() {
+        *v /= N_HARMONICS as f32;
+        if *v < 0.0 {
+            *v = 0.0;
+        }
+    }
+}
+
 /// Zeroes the valleys between spectral peaks (smileDsp_specEnhanceSHS, incl. its one-peak QUIRK).
 #[inline(always)]
 fn enhance_peaks(a: &mut [f64]) {
@@ -228,18 +311,16 @@ fn enhance_peaks(a: &mut [f64]) {
     if n < 2 {
         return;
     }
-    let mut peaks = Vec::with_capacity(n / 2 + 1);
-    if a[0] > a[1] {
-        peaks.push(0usize);
-    }
+    // Branch-free: every index is written, and the count moves on only at a peak.
+    let mut peaks = vec![0usize; n];
+    let mut len = (a[0] > a[1]) as usize;
     for i in 1..n - 1 {
-        if a[i] > a[i - 1] && a[i] >= a[i + 1] {
-            peaks.push(i);
-        }
+        peaks[len] = i;
+        len += ((a[i] > a[i - 1]) & (a[i] >= a[i + 1])) as usize;
     }
-    if a[n - 1] > a[n - 2] {
-        peaks.push(n - 1);
-    }
+    peaks[len] = n - 1;
+    len += (a[n - 1] > a[n - 2]) as usize;
+    peaks.truncate(len);
     if peaks.len() == 1 {
         // openSMILE reads the (zeroed) second slot here: everything from bin 3 up is cleared.
         for v in a.iter_mut().skip(3) {
@@ -300,6 +381,14 @@ impl SplineTarget {
         let (lo, hi) = (self.lo, self.lo + 1);
         self.a * y[lo] + self.b * y[hi] + (self.ca * y2[lo] + self.cb * y2[hi]) * self.h2 / 6.0
     }
+
+    /// [`eval`](Self::eval) of every lane, each with `eval`'s arithmetic.
+    #[inline(always)]
+    fn eval_lanes(&self, y: &[[f64; BATCH]], y2: &[[f64; BATCH]]) -> [f64; BATCH] {
+        let (lo, hi) = (self.lo, self.lo + 1);
+        let (ylo, yhi, y2lo, y2hi) = (&y[lo], &y[hi], &y2[lo], &y2[hi]);
+        std::array::from_fn(|k| self.a * ylo[k] + self.b * yhi[k] + (self.ca * y2lo[k] + self.cb * y2hi[k]) * self.h2 / 6.0)
+    }
 }
 
 impl Spline {
@@ -332,14 +421,43 @@ impl Spline {
         let n = y.len();
         y2[0] = 0.0;
         u[0] = 0.0;
+        // Each slope (y[i+1] − y[i]) / dx[i] serves two points: computed once, the same value.
+        let mut left = (y[1] - y[0]) / self.dx[0];
         for i in 1..n - 1 {
             y2[i] = self.c[i];
-            let d = (y[i + 1] - y[i]) / self.dx[i] - (y[i] - y[i - 1]) / self.dx[i - 1];
+            let right = (y[i + 1] - y[i]) / self.dx[i];
+            let d = right - left;
             u[i] = (6.0 * d / self.span[i] - self.sig[i] * u[i - 1]) / self.p[i];
+            left = right;
         }
         y2[n - 1] = 0.0;
         for k in (0..n - 1).rev() {
             y2[k] = y2[k] * y2[k + 1] + u[k];
+        }
+    }
+
+    /// [`second_derivatives`](Self::second_derivatives) of every lane (one frame each), each
+    /// with its arithmetic in its order.
+    #[inline(always)]
+    fn second_derivatives_lanes(&self, y: &[[f64; BATCH]], y2: &mut [[f64; BATCH]], u: &mut [[f64; BATCH]]) {
+        let n = y.len();
+        y2[0] = [0.0; BATCH];
+        u[0] = [0.0; BATCH];
+        let dx0 = self.dx[0];
+        let mut left: [f64; BATCH] = std::array::from_fn(|k| (y[1][k] - y[0][k]) / dx0);
+        for i in 1..n - 1 {
+            y2[i] = [self.c[i]; BATCH];
+            let (dx, span, sig, p) = (self.dx[i], self.span[i], self.sig[i], self.p[i]);
+            let (here, next, prev) = (&y[i], &y[i + 1], u[i - 1]);
+            let right: [f64; BATCH] = std::array::from_fn(|k| (next[k] - here[k]) / dx);
+            u[i] = std::array::from_fn(|k| (6.0 * (right[k] - left[k]) / span - sig * prev[k]) / p);
+            left = right;
+        }
+        y2[n - 1] = [0.0; BATCH];
+        for k in (0..n - 1).rev() {
+            let next = y2[k + 1];
+            let (y2k, uk) = (&mut y2[k], &u[k]);
+            *y2k = std::array::from_fn(|l| y2k[l] * next[l] + uk[l]);
         }
     }
 }
