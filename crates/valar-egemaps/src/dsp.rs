@@ -325,6 +325,27 @@ mod tests {
         }
     }
 
+    /// Frames transformed side by side give each frame's own spectrum and mean power, to the bit.
+    #[test]
+    fn a_batch_is_its_frames_one_by_one() {
+        for rate in [8_000u32, 16_000, 44_100, 48_000] {
+            let g = Geometry::new(rate);
+            let frames: Vec<Vec<f32>> = (0..5)
+                .map(|k| (0..g.l60).map(|n| ((0.011 + 0.003 * k as f32) * n as f32).sin() * 0.2 + 0.01 * k as f32).collect())
+                .collect();
+            let mut fft = OouraFramedFft::new(gaussian(g.l60, 0.4), g.nfft60);
+            let views: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
+            fft.run_batch(&views);
+            let batch: Vec<(Vec<f32>, f64)> = (0..5).map(|k| (fft.batch_spectrum(k).to_vec(), fft.batch_mean_square(k))).collect();
+            for (k, frame) in frames.iter().enumerate() {
+                fft.run_measured(frame);
+                let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&batch[k].0), bits(fft.spectrum()), "{rate} Hz frame {k}");
+                assert_eq!(batch[k].1.to_bits(), fft.windowed_mean_square().to_bits(), "{rate} Hz frame {k}");
+            }
+        }
+    }
+
     #[test]
     fn parabola_vertex_is_exact() {
         // y = -2(x-1.3)^2 + 5

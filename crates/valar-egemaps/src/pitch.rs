@@ -42,6 +42,7 @@ pub(crate) struct ShsAnalyzer {
     y2b: Vec<[f64; BATCH]>,
     ub: Vec<[f64; BATCH]>,
     zb: Vec<Vec<f32>>,
+    ssb: Vec<Vec<f32>>,
     /// The CPU's vector extensions, detected once.
     arch: pulp::Arch,
 }
@@ -95,6 +96,7 @@ impl ShsAnalyzer {
             y2b: vec![[0.0; BATCH]; k],
             ub: vec![[0.0; BATCH]; k],
             zb: vec![vec![0.0; k]; BATCH],
+            ssb: vec![vec![0.0; k]; BATCH],
             arch: pulp::Arch::new(),
         }
     }
@@ -119,7 +121,7 @@ impl ShsAnalyzer {
             self.z[i] = if v > 0.0 { (v as f64 * self.aud_weight[i]) as f32 } else { 0.0 };
         }
         subharmonic_sum(&self.z, &mut self.ss, &self.shifts);
-        self.pick_candidates()
+        self.pick_candidates(&self.ss, mean_of(&self.ss))
     }
 
     /// [`analyze`](Self::analyze) of up to [`BATCH`] frames at once, appended to `out`: their
@@ -156,14 +158,31 @@ impl ShsAnalyzer {
                 z[i] = if v > 0.0 { (v as f64 * self.aud_weight[i]) as f32 } else { 0.0 };
             }
         }
-        for z in &self.zb[..b] {
-            subharmonic_sum(z, &mut self.ss, &self.shifts);
-            out.push(self.pick_candidates());
+        for (z, ss) in self.zb[..b].iter().zip(&mut self.ssb) {
+            subharmonic_sum(z, ss, &self.shifts);
+        }
+        // The frames' means side by side: each a chain of additions in bin order, as in
+        // `mean_of`, the chains overlapping.
+        let ssb = &self.ssb[..b];
+        let mut mean = [0.0f64; BATCH];
+        for (m, ss) in mean.iter_mut().zip(ssb) {
+            *m = ss[0] as f64;
+        }
+        for i in 1..n - 1 {
+            for (m, ss) in mean.iter_mut().zip(ssb) {
+                *m += ss[i] as f64;
+            }
+        }
+        for (m, ss) in mean.iter_mut().zip(ssb) {
+            *m = (*m + ss[n - 1] as f64) / n as f64;
+        }
+        for (ss, &m) in ssb.iter().zip(&mean) {
+            out.push(self.pick_candidates(ss, m));
         }
     }
 
-    fn pick_candidates(&self) -> Candidates {
-        let ss = &self.ss;
+    /// Candidates from the subharmonic sum `ss`, whose mean is `mean` ([`mean_of`]).
+    fn pick_candidates(&self, ss: &[f32], mean: f64) -> Candidates {
         let n = ss.len();
         // Greedy insertion of peaks, best score first (pitchShs.cpp, greedyPeakAlgo).
         let mut idx = [0usize; N_CAND];
@@ -193,12 +212,6 @@ impl ShsAnalyzer {
             }
             n_peaks = 0;
         }
-        let mut mean = ss[0] as f64;
-        for &v in &ss[1..n - 1] {
-            mean += v as f64;
-        }
-        mean = (mean + ss[n - 1] as f64) / n as f64;
-
         let mut c = Candidates::default();
         let mut scores = [0.0f32; N_CAND];
         for s in 0..n_cand {
@@ -281,6 +294,17 @@ impl pulp::WithSimd for ShsBatch<'_, '_> {
     fn with_simd<S: pulp::Simd>(self, _: S) {
         self.shs.analyze_batch_here(self.mags, self.out)
     }
+}
+
+/// The mean of a subharmonic sum, added up in bin order.
+#[inline(always)]
+fn mean_of(ss: &[f32]) -> f64 {
+    let n = ss.len();
+    let mut mean = ss[0] as f64;
+    for &v in &ss[1..n - 1] {
+        mean += v as f64;
+    }
+    (mean + ss[n - 1] as f64) / n as f64
 }
 
 /// The subharmonic sum of the octave spectrum `z` into `ss`: harmonics compressed by
@@ -752,5 +776,47 @@ mod tests {
         let st = semitones(c.freq[0]);
         assert!((st - 34.375).abs() < 0.01, "F0 {} Hz = {st} st", c.freq[0]);
         assert!(c.voicing[0] > 0.7);
+    }
+
+    /// A batch's candidates are each frame's own, bit for bit, whatever the batch size: voiced
+    /// frames (harmonic tones at different F0s, with noise) and noise alone, at 8, 16 and 44.1 kHz.
+    #[test]
+    fn batched_candidates_equal_single_frame_candidates() {
+        for rate in [8_000u32, 16_000, 44_100] {
+            let g = Geometry::new(rate);
+            let mut fft = super::super::dsp::OouraFramedFft::new(super::super::dsp::gaussian(g.l60, 0.4), g.nfft60);
+            let mut noise = 1u64;
+            let mags: Vec<Vec<f64>> = (0..11)
+                .map(|k| {
+                    let f0 = 90.0 + 37.0 * k as f64;
+                    let voiced = k % 4 != 3;
+                    let frame: Vec<f32> = (0..g.l60)
+                        .map(|n| {
+                            noise = noise.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                            let e = ((noise >> 40) as f64 / 16_777_216.0 - 0.5) * 0.05;
+                            let t = n as f64 / rate as f64;
+                            let h: f64 = (1..6).map(|h| (2.0 * std::f64::consts::PI * f0 * h as f64 * t).sin() / h as f64).sum();
+                            ((if voiced { 0.3 * h } else { 0.0 }) + e) as f32
+                        })
+                        .collect();
+                    fft.run(&frame);
+                    let mut mag = Vec::new();
+                    fft.magnitudes(&mut mag);
+                    mag
+                })
+                .collect();
+            let mut one = ShsAnalyzer::new(&g);
+            let single: Vec<Candidates> = mags.iter().map(|m| one.analyze(m)).collect();
+            assert!(single.iter().filter(|c| c.voicing[0] > 0.5).count() >= 6, "{rate} Hz: the tones are voiced");
+            for size in [1, 3, 8] {
+                let mut batched = ShsAnalyzer::new(&g);
+                let mut got = Vec::new();
+                for chunk in mags.chunks(size) {
+                    let views: Vec<&[f64]> = chunk.iter().map(Vec::as_slice).collect();
+                    batched.analyze_batch(&views, &mut got);
+                }
+                assert_eq!(got, single, "{rate} Hz, batches of {size}");
+            }
+        }
     }
 }
