@@ -404,7 +404,8 @@ impl Analyzer {
     fn finish_decided(&mut self) {
         let decided = std::mem::take(&mut self.decided);
         let h = in_parallel(&mut self.stages, 0..decided.len(), |st, r, out| {
-            out.extend(decided[r].iter().map(|d| st.harmonics.analyze(&d.mag, d.f0, d.formants)));
+            let frames: Vec<(&[f64], f32, [f64; 3])> = decided[r].iter().map(|d| (d.mag.as_slice(), d.f0, d.formants)).collect();
+            st.harmonics.analyze_batch(&frames, out);
         });
         for (d, h) in decided.iter().zip(h) {
             self.contours.voice.push(VoiceRow {

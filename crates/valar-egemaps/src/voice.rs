@@ -1,8 +1,8 @@
 //! Voice-quality LLDs that need the decided F0: jitter and shimmer from the raw waveform
 //! (spec §4.8) and the harmonic features from the 60 ms spectrum (spec §4.10).
 
-use super::dsp::{Geometry, quad_from_3pts};
-use super::ooura::Rdft;
+use super::dsp::{BATCH, Geometry, quad_from_3pts};
+use super::ooura::{F32x8, Rdft};
 
 /// Period-by-period jitter/shimmer analysis, stateful across frames exactly like
 /// openSMILE's cPitchJitter: the read position, the samples carried over, the last period
@@ -259,6 +259,9 @@ pub(crate) struct HarmonicsAnalyzer {
     /// The ACF as openSMILE stores it (f32 values).
     acf: Vec<f64>,
     partials: Vec<Partial>,
+    /// [`analyze_batch`](Self::analyze_batch)'s power spectra side by side, then their ACFs.
+    lanes: Vec<F32x8>,
+    acfb: Vec<Vec<f64>>,
 }
 
 impl HarmonicsAnalyzer {
@@ -270,6 +273,59 @@ impl HarmonicsAnalyzer {
             acf_buf: vec![0.0; g.nfft60],
             acf: vec![0.0; n],
             partials: vec![Partial::default(); N_PARTIALS],
+            lanes: vec![F32x8::default(); g.nfft60],
+            acfb: vec![vec![0.0; n]; BATCH],
+        }
+    }
+
+    /// [`analyze`](Self::analyze) of each `(mag, f0, formants)`, appended to `out` in order:
+    /// the voiced frames' inverse FFTs run eight side by side, each lane bit for bit the
+    /// single transform, so every result is what `analyze` gives.
+    pub fn analyze_batch(&mut self, frames: &[(&[f64], f32, [f64; 3])], out: &mut Vec<Harmonics>) {
+        let voiced: Vec<usize> = (0..frames.len()).filter(|&i| frames[i].1 > 0.0).collect();
+        let first = out.len();
+        out.extend(frames.iter().map(|_| Harmonics::default()));
+        for group in voiced.chunks(BATCH) {
+            if group.len() < 3 {
+                for &i in group {
+                    let (mag, f0, formants) = frames[i];
+                    out[first + i] = self.analyze(mag, f0, formants);
+                }
+                continue;
+            }
+            for (k, &i) in group.iter().enumerate() {
+                let mag = frames[i].0;
+                let n = mag.len();
+                let sq = |m: f64| (m as f32) * (m as f32);
+                self.lanes[0].0[k] = sq(mag[0]);
+                self.lanes[1].0[k] = sq(mag[n - 1]);
+                for (pair, &m) in self.lanes[2..].chunks_exact_mut(2).zip(&mag[1..n - 1]) {
+                    pair[0].0[k] = sq(m);
+                    pair[1].0[k] = 0.0;
+                }
+            }
+            for v in self.lanes.iter_mut() {
+                v.0[group.len()..].fill(0.0);
+            }
+            self.rdft.inverse(&mut self.lanes);
+            for (k, &i) in group.iter().enumerate() {
+                let n = frames[i].0.len();
+                for (a, v) in self.acfb[k].iter_mut().zip(&self.lanes) {
+                    *a = (v.0[k].abs() / n as f32) as f64;
+                }
+            }
+            for (k, &i) in group.iter().enumerate() {
+                let (mag, f0, formants) = frames[i];
+                let acf = std::mem::take(&mut self.acfb[k]);
+                let hnr_db = self.hnr_of_acf(&acf, f0);
+                self.acfb[k] = acf;
+                out[first + i] = self.harmonics(mag, f0, formants, hnr_db);
+            }
+        }
+        for (i, (_, f0, _)) in frames.iter().enumerate() {
+            if *f0 <= 0.0 {
+                out[first + i] = Harmonics { formant_amp: [-201.0; 3], ..Default::default() };
+            }
         }
     }
 
@@ -280,6 +336,11 @@ impl HarmonicsAnalyzer {
             return Harmonics { formant_amp: [-201.0; 3], ..Default::default() };
         }
         let hnr_db = self.hnr(mag, f0);
+        self.harmonics(mag, f0, formants, hnr_db)
+    }
+
+    /// The harmonic levels of a voiced frame, with its HNR.
+    fn harmonics(&mut self, mag: &[f64], f0: f32, formants: [f64; 3], hnr_db: f32) -> Harmonics {
         self.find_partials(mag, f0);
         let lr = |i: usize| self.partials[i].level;
         let clamp = |v: f32| v.clamp(-201.0, 201.0);
@@ -310,16 +371,25 @@ impl HarmonicsAnalyzer {
         for (a, &v) in self.acf.iter_mut().zip(buf.iter()) {
             *a = (v.abs() / n as f32) as f64;
         }
+        let acf = std::mem::take(&mut self.acf);
+        let db = self.hnr_of_acf(&acf, f0);
+        self.acf = acf;
+        db
+    }
+
+    /// HNR (dB) from the frame's ACF (as openSMILE stores it: f32 values, `n` of them).
+    fn hnr_of_acf(&self, acf: &[f64], f0: f32) -> f32 {
+        let n = acf.len();
         let fs = self.freqs[n - 1] * 2.0;
         let lag = (fs / f0 as f64).floor() as usize;
         if lag == 0 {
             return 0.0;
         }
-        let tau = closest_peak(&self.acf, lag);
+        let tau = closest_peak(acf, lag);
         if tau == 0 {
             return 0.0;
         }
-        let a = &self.acf;
+        let a = acf;
         // a[0] − a[τ] of two f32 values, in f32 as the C does; the ratio in f64.
         let den = (a[0] as f32 - a[tau] as f32) as f64;
         let h = if den == 0.0 { 1e11 } else { a[tau] / den };
