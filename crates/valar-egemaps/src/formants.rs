@@ -205,13 +205,19 @@ fn shared_tables(fs: u32, make: impl FnOnce() -> (Vec<f32>, Vec<f32>)) -> std::s
 /// (openSMILE's smileDsp_autoCorr + smileDsp_calcLpcAcf, in f32).
 fn lpc(y: &[f32]) -> [f64; LPC_ORDER] {
     let n = y.len();
+    // r[m] = Σ_{i ≥ m} y[i]·y[i − m], each summed in f32 in order of i; all lags advance
+    // together, so their twelve chains of additions overlap.
     let mut r = [0.0f32; LPC_ORDER + 1];
-    for (m, rm) in r.iter_mut().enumerate() {
-        let mut acc = 0.0f32;
-        for i in m..n {
-            acc += y[i] * y[i - m];
+    for (i, &yi) in y.iter().enumerate().take(LPC_ORDER) {
+        for m in 0..=i {
+            r[m] += yi * y[i - m];
         }
-        *rm = acc;
+    }
+    for i in LPC_ORDER..n {
+        let (yi, back) = (y[i], &y[i - LPC_ORDER..=i]);
+        for (m, rm) in r.iter_mut().enumerate() {
+            *rm += yi * back[LPC_ORDER - m];
+        }
     }
     let mut a = [0.0f32; LPC_ORDER];
     if r[0] == 0.0 {
