@@ -122,6 +122,13 @@ fn killed_extract_runs_leave_the_previous_csvs_or_complete_ones_and_resume_match
     assert!(extract(&few, &prev, &prev_lld, false).output().unwrap().status.success());
     let previous = [std::fs::read_to_string(&prev).unwrap(), std::fs::read_to_string(&prev_lld).unwrap()];
     let (out, lld) = (dir.path().join("out.csv"), dir.path().join("lld.csv"));
+    // A kill between the two renames: the functionals complete, the LLDs the previous run's.
+    // Resume extracts the 16 files the LLDs lack and must not add them to the functionals twice.
+    std::fs::write(&out, &clean[0]).unwrap();
+    std::fs::write(&lld, &previous[1]).unwrap();
+    assert!(extract(&audio, &out, &lld, true).output().unwrap().status.success());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), clean[0], "functionals after resuming a kill between the renames");
+    assert_eq!(std::fs::read_to_string(&lld).unwrap(), clean[1], "LLDs after resuming a kill between the renames");
     let mut killed = 0;
     for (k, at) in moments(11, 6, (ms * 1.2) as u64 + 20).into_iter().enumerate() {
         std::fs::write(&out, &previous[0]).unwrap();

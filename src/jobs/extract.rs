@@ -157,12 +157,15 @@ pub fn run(plan: &ExtractPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<
     let mut f_lines: Vec<String> = Vec::new();
     let mut l_lines: Vec<String> = Vec::new();
     for name in &names {
+        // Whatever an earlier run holds for a file still there is used here or not at all
+        // (a file extracted again replaces its earlier rows in both outputs).
+        let (earlier, earlier_lld) = (kept.remove(name), kept_lld.as_mut().and_then(|l| l.remove(name)));
         if let Some(an) = fresh.get(name) {
             f_lines.push(functionals_line(name, an));
             l_lines.extend(lld_lines(name, an));
         } else if done.contains(name) {
-            f_lines.extend(kept.remove(name).unwrap_or_default());
-            l_lines.extend(kept_lld.as_mut().and_then(|l| l.remove(name)).unwrap_or_default());
+            f_lines.extend(earlier.unwrap_or_default());
+            l_lines.extend(earlier_lld.unwrap_or_default());
         }
     }
     f_lines.extend(kept.into_values().flatten());
