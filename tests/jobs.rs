@@ -238,3 +238,52 @@ fn ctrl_c_stops_valar_live_cleanly_and_finishes_the_recording() {
     assert!((1..11).contains(&lines), "{lines} estimates before the stop");
     assert!(!tmp.path().join("take.wav.part").exists());
 }
+
+/// Calibration within a corpus trains both classifiers in every fold: a corpus without valence
+/// labels (as BAVED) is skipped with its reason instead of failing the whole measurement, and
+/// a corpus with both is measured (each speaker's "neutral" utterances calibrate the rest).
+#[test]
+fn calibration_skips_a_corpus_without_valence_and_measures_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let both = tmp.path().join("both");
+    std::fs::create_dir_all(&both).unwrap();
+    let manifest = tiny_manifest(&both);
+    // Every speaker's low-activation, non-positive utterances are their calm ones.
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let mut lines = text.lines();
+    let mut with_emotions = format!("{}\n", lines.next().unwrap());
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let emotion = if f[4] == "-1" && f[5] == "-1" { "neutral" } else { "other" };
+        with_emotions += &format!("{},{},,{emotion},{},{}\n", f[0], f[1], f[4], f[5]);
+    }
+    std::fs::write(&manifest, &with_emotions).unwrap();
+    let no_valence = tmp.path().join("no-valence");
+    std::fs::create_dir_all(&no_valence).unwrap();
+    for l in with_emotions.lines().skip(1) {
+        let name = l.split(',').next().unwrap();
+        std::fs::copy(both.join(name), no_valence.join(name)).unwrap();
+    }
+    let stripped: String = with_emotions
+        .lines()
+        .map(|l| if l.starts_with("path") { format!("{l}\n") } else { format!("{},\n", l.rsplit_once(',').unwrap().0) })
+        .collect();
+    std::fs::write(no_valence.join("manifest.csv"), stripped).unwrap();
+
+    let plan = valar::jobs::calibration::CalibrationPlan {
+        corpora: vec![no_valence.join("manifest.csv"), manifest],
+        device: DeviceChoice::Cpu,
+        cache_dir: tmp.path().join("cache"),
+        report: tmp.path().join("calibration.json"),
+        ..Default::default()
+    };
+    let events = Mutex::new(Vec::new());
+    let measured = valar::jobs::calibration::run(&plan, &|e| events.lock().unwrap().push(e), &CancelToken::new()).expect("calibration");
+    let steps: Vec<String> =
+        events.into_inner().unwrap().into_iter().filter_map(|e| if let Event::Step { what, .. } = e { Some(what) } else { None }).collect();
+    assert_eq!(steps, ["leave-one-speaker-out: no-valence skipped (no valence labels)", "leave-one-speaker-out: both"]);
+    assert!(measured.rows.iter().all(|r| r.corpus == "both"), "{:?}", measured.rows);
+    // Four speakers, each with calm utterances: both tasks, four methods.
+    assert_eq!(measured.rows.len(), 8, "{:?}", measured.rows);
+    assert!(measured.rows.iter().all(|r| r.speakers == 4 && (0.0..=1.0).contains(&r.uar)));
+}

@@ -353,6 +353,9 @@ pub struct CalibrationArgs {
     /// Also measure leave-one-corpus-out over the corpora.
     #[arg(long)]
     pub across: bool,
+    /// Measure leave-one-corpus-out only (implies --across; skips the per-corpus runs).
+    #[arg(long)]
+    pub across_only: bool,
     /// What each fold trains: features (fast), aae or enriched.
     #[arg(long, default_value_t = Recipe::Features)]
     pub recipe: Recipe,
@@ -370,7 +373,8 @@ pub fn calibration(a: CalibrationArgs) -> anyhow::Result<ExitCode> {
     let representation = a.recipe.condition().representation(&a.method.aae(a.dims, 0));
     let plan = crate::jobs::calibration::CalibrationPlan {
         corpora: a.corpora,
-        across: a.across,
+        across: a.across || a.across_only,
+        within: !a.across_only,
         pipeline: crate::classify::pipeline::PipelineConfig { representation, grid: a.method.grid() },
         device: a.method.device,
         cache_dir: a.method.cache_dir(),

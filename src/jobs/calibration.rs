@@ -18,6 +18,8 @@ pub struct CalibrationPlan {
     pub corpora: Vec<PathBuf>,
     /// Also leave-one-corpus-out over `corpora` (needs two or more).
     pub across: bool,
+    /// Leave-one-speaker-out within each corpus (off: leave-one-corpus-out only).
+    pub within: bool,
     /// What is trained in each fold.
     pub pipeline: PipelineConfig,
     pub device: DeviceChoice,
@@ -31,6 +33,7 @@ impl Default for CalibrationPlan {
         Self {
             corpora: Vec::new(),
             across: false,
+            within: true,
             pipeline: PipelineConfig { representation: Representation::Features, grid: Grid::default() },
             device: DeviceChoice::default(),
             cache_dir: FeatureCache::default_dir(),
@@ -61,9 +64,24 @@ pub fn run(plan: &CalibrationPlan, sink: &dyn Sink, cancel: &CancelToken) -> Res
         data.iter().map(|d| (d.name.clone(), EmotionSet { set: LabelledSet::from(d), emotions: &d.emotions })).collect();
     let cancelled = || cancel.is_cancelled();
     let mut rows = Vec::new();
-    for (k, (name, set)) in sets.iter().enumerate() {
-        sink.event(Event::Step { done: k, total: sets.len() + plan.across as usize, what: format!("leave-one-speaker-out: {name}") });
-        rows.extend(calibration::within_corpus(name, set, &plan.pipeline, &device, &cancelled)?);
+    for (k, (name, set)) in sets.iter().enumerate().filter(|_| plan.within) {
+        // Both classifiers are trained in every fold: a corpus without one task's labels
+        // (BAVED has no valence) can only be measured across corpora.
+        let missing: Vec<&str> = ["activation", "valence"]
+            .into_iter()
+            .enumerate()
+            .filter(|&(t, _)| set.set.labels.iter().all(|l| l[t].is_none()))
+            .map(|(_, n)| n)
+            .collect();
+        let what = if missing.is_empty() {
+            format!("leave-one-speaker-out: {name}")
+        } else {
+            format!("leave-one-speaker-out: {name} skipped (no {} labels)", missing.join(" or "))
+        };
+        sink.event(Event::Step { done: k, total: sets.len() + plan.across as usize, what });
+        if missing.is_empty() {
+            rows.extend(calibration::within_corpus(name, set, &plan.pipeline, &device, &cancelled)?);
+        }
     }
     if plan.across {
         sink.event(Event::Step { done: sets.len(), total: sets.len() + 1, what: "leave-one-corpus-out".into() });
