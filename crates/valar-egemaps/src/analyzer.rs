@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use realfft::num_complex::Complex;
 
-use super::dsp::{BATCH, Geometry, OouraFramedFft, gaussian};
+use super::dsp::{BATCH, Geometry, MIN_BATCH, OouraFramedFft, gaussian};
 use super::formants::{FormantAnalyzer, Formants, Lpc, formants_from_lpc};
 use super::pitch::{Candidates, PitchViterbi, ShsAnalyzer, semitones};
 use super::spectral::{N_SPECTRAL, SpectralAnalyzer};
@@ -78,9 +78,6 @@ struct Decided {
     formants: [f64; 3],
     jitter: JitterShimmer,
 }
-
-/// Fewest frames worth transforming side by side (eight lanes cost about two single transforms).
-const MIN_BATCH: usize = 3;
 
 /// Most frames of either stream one thread takes at a time (bounds the memory of a batch).
 const BATCH_PER_THREAD: usize = 256;

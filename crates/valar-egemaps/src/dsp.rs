@@ -134,6 +134,9 @@ pub(crate) struct OouraFramedFft {
 
 /// Most frames [`OouraFramedFft::run_batch`] transforms at once.
 pub(crate) const BATCH: usize = 8;
+/// Fewest frames worth transforming side by side (eight lanes cost about two single transforms);
+/// fewer go one by one, with the same bits.
+pub(crate) const MIN_BATCH: usize = 3;
 
 impl OouraFramedFft {
     pub fn new(window: Vec<f64>, nfft: usize) -> Self {

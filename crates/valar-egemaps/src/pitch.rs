@@ -110,15 +110,10 @@ impl ShsAnalyzer {
     #[inline(always)]
     fn analyze_here(&mut self, mag: &[f64]) -> Candidates {
         let n = mag.len();
-        for (y, &m) in self.y.iter_mut().zip(mag) {
-            *y = m as f32 as f64;
-        }
-        enhance_peaks(&mut self.y);
-        smooth(&mut self.y);
+        enhanced(mag, &mut self.y);
         self.spline.second_derivatives(&self.y, &mut self.y2, &mut self.u);
         for (i, e) in self.spline.targets.iter().enumerate().take(n) {
-            let v = e.eval(&self.y, &self.y2) as f32;
-            self.z[i] = if v > 0.0 { (v as f64 * self.aud_weight[i]) as f32 } else { 0.0 };
+            self.z[i] = weighted(e.eval(&self.y, &self.y2), self.aud_weight[i]);
         }
         subharmonic_sum(&self.z, &mut self.ss, &self.shifts);
         self.pick_candidates(&self.ss, mean_of(&self.ss))
@@ -137,11 +132,7 @@ impl ShsAnalyzer {
     fn analyze_batch_here(&mut self, mags: &[&[f64]], out: &mut Vec<Candidates>) {
         let b = mags.len();
         for (k, mag) in mags.iter().enumerate() {
-            for (y, &m) in self.y.iter_mut().zip(*mag) {
-                *y = m as f32 as f64;
-            }
-            enhance_peaks(&mut self.y);
-            smooth(&mut self.y);
+            enhanced(mag, &mut self.y);
             for (row, &v) in self.yb.iter_mut().zip(&self.y) {
                 row[k] = v;
             }
@@ -154,8 +145,7 @@ impl ShsAnalyzer {
         for (i, e) in self.spline.targets.iter().enumerate().take(n) {
             let v = e.eval_lanes(&self.yb, &self.y2b);
             for (z, &v) in self.zb.iter_mut().zip(&v).take(b) {
-                let v = v as f32;
-                z[i] = if v > 0.0 { (v as f64 * self.aud_weight[i]) as f32 } else { 0.0 };
+                z[i] = weighted(v, self.aud_weight[i]);
             }
         }
         for (z, ss) in self.zb[..b].iter().zip(&mut self.ssb) {
@@ -294,6 +284,24 @@ impl pulp::WithSimd for ShsBatch<'_, '_> {
     fn with_simd<S: pulp::Simd>(self, _: S) {
         self.shs.analyze_batch_here(self.mags, self.out)
     }
+}
+
+/// The magnitudes as openSMILE's SHS reads them (f32 values), peaks enhanced and smoothed, into `y`.
+#[inline(always)]
+fn enhanced(mag: &[f64], y: &mut [f64]) {
+    for (y, &m) in y.iter_mut().zip(mag) {
+        *y = m as f32 as f64;
+    }
+    enhance_peaks(y);
+    smooth(y);
+}
+
+/// One octave-scale bin: the spline's value (in f32) weighted by the auditory weight, or 0 where
+/// the spline dips to or below zero.
+#[inline(always)]
+fn weighted(spline: f64, aud_weight: f64) -> f32 {
+    let v = spline as f32;
+    if v > 0.0 { (v as f64 * aud_weight) as f32 } else { 0.0 }
 }
 
 /// The mean of a subharmonic sum, added up in bin order.

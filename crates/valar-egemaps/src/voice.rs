@@ -1,7 +1,7 @@
 //! Voice-quality LLDs that need the decided F0: jitter and shimmer from the raw waveform
 //! (spec §4.8) and the harmonic features from the 60 ms spectrum (spec §4.10).
 
-use super::dsp::{BATCH, Geometry, quad_from_3pts};
+use super::dsp::{BATCH, Geometry, MIN_BATCH, quad_from_3pts};
 use super::ooura::{F32x8, Rdft};
 
 /// Period-by-period jitter/shimmer analysis, stateful across frames exactly like
@@ -264,6 +264,23 @@ pub(crate) struct HarmonicsAnalyzer {
     acfb: Vec<Vec<f64>>,
 }
 
+/// What an unvoiced frame gets: no HNR or harmonic levels, formant amplitudes at openSMILE's floor.
+const UNVOICED: Harmonics = Harmonics { hnr_db: 0.0, h1_h2: 0.0, h1_a3: 0.0, formant_amp: [-201.0; 3] };
+
+/// The f32 power spectrum of the magnitudes `mag` (bins 0..=N) in Ooura's layout, as
+/// cHarmonics::computeAcf builds it: `put(j, v)` for every position j of the inverse FFT's input
+/// (DC, Nyquist, then re/im pairs with zero imaginary parts).
+fn power_spectrum(mag: &[f64], mut put: impl FnMut(usize, f32)) {
+    let n = mag.len();
+    let sq = |m: f64| (m as f32) * (m as f32);
+    put(0, sq(mag[0]));
+    put(1, sq(mag[n - 1]));
+    for (b, &m) in mag[1..n - 1].iter().enumerate() {
+        put(2 + 2 * b, sq(m));
+        put(3 + 2 * b, 0.0);
+    }
+}
+
 impl HarmonicsAnalyzer {
     pub fn new(g: &Geometry) -> Self {
         let n = g.bins60();
@@ -282,11 +299,12 @@ impl HarmonicsAnalyzer {
     /// the voiced frames' inverse FFTs run eight side by side, each lane bit for bit the
     /// single transform, so every result is what `analyze` gives.
     pub fn analyze_batch(&mut self, frames: &[(&[f64], f32, [f64; 3])], out: &mut Vec<Harmonics>) {
-        let voiced: Vec<usize> = (0..frames.len()).filter(|&i| frames[i].1 > 0.0).collect();
         let first = out.len();
-        out.extend(frames.iter().map(|_| Harmonics::default()));
+        // Unvoiced frames keep this; the voiced ones are filled in below.
+        out.extend(frames.iter().map(|_| UNVOICED));
+        let voiced: Vec<usize> = (0..frames.len()).filter(|&i| frames[i].1 > 0.0).collect();
         for group in voiced.chunks(BATCH) {
-            if group.len() < 3 {
+            if group.len() < MIN_BATCH {
                 for &i in group {
                     let (mag, f0, formants) = frames[i];
                     out[first + i] = self.analyze(mag, f0, formants);
@@ -294,15 +312,7 @@ impl HarmonicsAnalyzer {
                 continue;
             }
             for (k, &i) in group.iter().enumerate() {
-                let mag = frames[i].0;
-                let n = mag.len();
-                let sq = |m: f64| (m as f32) * (m as f32);
-                self.lanes[0].0[k] = sq(mag[0]);
-                self.lanes[1].0[k] = sq(mag[n - 1]);
-                for (pair, &m) in self.lanes[2..].chunks_exact_mut(2).zip(&mag[1..n - 1]) {
-                    pair[0].0[k] = sq(m);
-                    pair[1].0[k] = 0.0;
-                }
+                power_spectrum(frames[i].0, |j, v| self.lanes[j].0[k] = v);
             }
             for v in self.lanes.iter_mut() {
                 v.0[group.len()..].fill(0.0);
@@ -316,15 +326,8 @@ impl HarmonicsAnalyzer {
             }
             for (k, &i) in group.iter().enumerate() {
                 let (mag, f0, formants) = frames[i];
-                let acf = std::mem::take(&mut self.acfb[k]);
-                let hnr_db = self.hnr_of_acf(&acf, f0);
-                self.acfb[k] = acf;
+                let hnr_db = self.hnr_of_acf(&self.acfb[k], f0);
                 out[first + i] = self.harmonics(mag, f0, formants, hnr_db);
-            }
-        }
-        for (i, (_, f0, _)) in frames.iter().enumerate() {
-            if *f0 <= 0.0 {
-                out[first + i] = Harmonics { formant_amp: [-201.0; 3], ..Default::default() };
             }
         }
     }
@@ -333,7 +336,7 @@ impl HarmonicsAnalyzer {
     /// of the 20 ms frame with the same index.
     pub fn analyze(&mut self, mag: &[f64], f0: f32, formants: [f64; 3]) -> Harmonics {
         if f0 <= 0.0 {
-            return Harmonics { formant_amp: [-201.0; 3], ..Default::default() };
+            return UNVOICED;
         }
         let hnr_db = self.hnr(mag, f0);
         self.harmonics(mag, f0, formants, hnr_db)
@@ -359,22 +362,13 @@ impl HarmonicsAnalyzer {
         // other FFT puts last-bit noise into the ACF, and at 48 kHz that decides near-ties
         // between ACF peaks (and so HNR) on a few frames in a thousand.
         let n = mag.len();
-        let sq = |m: f64| (m as f32) * (m as f32);
         let buf = &mut self.acf_buf;
-        buf[0] = sq(mag[0]);
-        buf[1] = sq(mag[n - 1]);
-        for (pair, &m) in buf[2..].chunks_exact_mut(2).zip(&mag[1..n - 1]) {
-            pair[0] = sq(m);
-            pair[1] = 0.0;
-        }
+        power_spectrum(mag, |j, v| buf[j] = v);
         self.rdft.inverse(buf);
         for (a, &v) in self.acf.iter_mut().zip(buf.iter()) {
             *a = (v.abs() / n as f32) as f64;
         }
-        let acf = std::mem::take(&mut self.acf);
-        let db = self.hnr_of_acf(&acf, f0);
-        self.acf = acf;
-        db
+        self.hnr_of_acf(&self.acf, f0)
     }
 
     /// HNR (dB) from the frame's ACF (as openSMILE stores it: f32 values, `n` of them).
