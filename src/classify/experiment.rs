@@ -512,19 +512,20 @@ pub fn markdown_report(rows: &[ResultRow]) -> String {
                 if hits.is_empty() {
                     continue;
                 }
-                let m = |f: &dyn Fn(&ResultRow) -> Option<f64>| {
-                    mean_of(hits.iter().filter_map(|r| f(r))).map(|v| format!("{v:.3}")).unwrap_or_else(|| "–".into())
+                // The mean over folds and seeds, with `digits` decimals (epochs are whole numbers).
+                let m = |digits: usize, f: &dyn Fn(&ResultRow) -> Option<f64>| {
+                    mean_of(hits.iter().filter_map(|r| f(r))).map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "–".into())
                 };
                 let agreement =
                     mean_of(hits.iter().filter_map(|r| r.neighbour_uar)).map(|v| format!("{:.1}", 100.0 * v)).unwrap_or_else(|| "–".into());
                 diag += &format!(
                     "| {task} | {} | {agreement} | {} | {} | {} | {} | {} | {} |\n",
                     setting(c, o, d),
-                    m(&|r| r.final_losses.map(|l| l.epoch as f64)),
-                    m(&|r| r.final_losses.map(|l| l.rec)),
-                    m(&|r| r.final_losses.map(|l| l.adv)),
-                    m(&|r| r.final_losses.map(|l| l.per)),
-                    m(&|r| r.prior_distance),
+                    m(0, &|r| r.final_losses.map(|l| l.epoch as f64)),
+                    m(3, &|r| r.final_losses.map(|l| l.rec)),
+                    m(3, &|r| r.final_losses.map(|l| l.adv)),
+                    m(3, &|r| r.final_losses.map(|l| l.per)),
+                    m(3, &|r| r.prior_distance),
                     hits.first().map(|r| r.out_of_context_dropped).unwrap_or(0)
                 );
             }
@@ -689,7 +690,12 @@ mod tests {
             // A difference that rounds to zero prints as +0.0, never -0.0.
             row(Condition::Enriched, Some("y"), Some(10), 0, &shift(-0.0404)),
         ];
+        let mut rows = rows;
+        rows[1].final_losses = Some(EpochLosses { epoch: 100, rec: 0.25, adv: 0.5, disc: 0.7, per: 0.0, held_out_rec: 0.0 });
+        rows[2].final_losses = Some(EpochLosses { epoch: 80, rec: 0.35, adv: 0.7, disc: 0.7, per: 0.0, held_out_rec: 0.0 });
         let md = markdown_report(&rows);
+        // Diagnostics: epochs as whole numbers, losses with three decimals (means over seeds).
+        assert!(md.contains("| activation | aae D=10 | – | 90 | 0.300 | 0.600 | 0.000 | – | 0 |"), "{md}");
         // All ten folds agree in sign: the exact two-sided p is 2 / 2^10.
         assert!(md.contains("| activation | aae D=10 | -4.0 | 0.002 |"), "{md}");
         assert!(md.contains("| activation | enriched ← x D=10 | -1.0 | 0.002 |"), "{md}");
