@@ -165,26 +165,55 @@ impl pulp::WithSimd for Resample<'_> {
 }
 
 /// openSMILE's DFT resampler: output i = (DC + Σ_b re_b·cos_bi + im_b·sin_bi) / half, bins from 1,
-/// accumulated in f32 in that order; `LANES` outputs advance together.
+/// accumulated in f32 in that order; `LANES` outputs advance together, four such blocks at once
+/// so that their chains of additions overlap (each lane's sum keeps its own order).
 #[inline(always)]
 fn resample(y: &mut [f32], cos: &[f32], sin: &[f32], per_block: usize, bins: &[[f32; 2]], dc: f32, half: f32) {
-    for ((y, c_blk), s_blk) in y.chunks_exact_mut(LANES).zip(cos.chunks_exact(per_block)).zip(sin.chunks_exact(per_block)) {
-        let (c_rows, _) = c_blk[LANES..].as_chunks::<LANES>();
-        let (s_rows, _) = s_blk[LANES..].as_chunks::<LANES>();
+    let n = bins.len();
+    // Block g's rows of bins 1.. as fixed-size rows (no bounds checks).
+    fn rows(t: &[f32], g: usize, per_block: usize, n: usize) -> &[[f32; LANES]] {
+        &t[g * per_block + LANES..(g + 1) * per_block].as_chunks::<LANES>().0[..n]
+    }
+    let rows = |t, g| rows(t, g, per_block, n);
+    let mut y = y.chunks_exact_mut(4 * LANES);
+    let mut c = cos.chunks_exact(4 * per_block);
+    let mut s = sin.chunks_exact(4 * per_block);
+    for ((y, c), s) in (&mut y).zip(&mut c).zip(&mut s) {
+        let (c0, c1, c2, c3) = (rows(c, 0), rows(c, 1), rows(c, 2), rows(c, 3));
+        let (s0, s1, s2, s3) = (rows(s, 0), rows(s, 1), rows(s, 2), rows(s, 3));
+        let mut acc = [[dc; LANES]; 4];
+        for (b, &[re, im]) in bins.iter().enumerate() {
+            // Each lane's two updates per bin in openSMILE's order: cos term, then sin term.
+            accumulate(&mut acc[0], re, &c0[b], im, &s0[b]);
+            accumulate(&mut acc[1], re, &c1[b], im, &s1[b]);
+            accumulate(&mut acc[2], re, &c2[b], im, &s2[b]);
+            accumulate(&mut acc[3], re, &c3[b], im, &s3[b]);
+        }
+        for (y, a) in y.iter_mut().zip(acc.as_flattened()) {
+            *y = a / half;
+        }
+    }
+    let (y, c, s) = (y.into_remainder(), c.remainder(), s.remainder());
+    for ((y, c), s) in y.chunks_exact_mut(LANES).zip(c.chunks_exact(per_block)).zip(s.chunks_exact(per_block)) {
+        let (c0, s0) = (rows(c, 0), rows(s, 0));
         let mut acc = [dc; LANES];
-        // Fixed-size rows: no bounds checks, and each lane's two updates vectorise across
-        // lanes while keeping every lane's own order (cos term, then sin term, bin by bin).
-        for ((c, s), &[re, im]) in c_rows.iter().zip(s_rows).zip(bins) {
-            for l in 0..LANES {
-                acc[l] += re * c[l];
-            }
-            for l in 0..LANES {
-                acc[l] += im * s[l];
-            }
+        for (b, &[re, im]) in bins.iter().enumerate() {
+            accumulate(&mut acc, re, &c0[b], im, &s0[b]);
         }
         for (y, a) in y.iter_mut().zip(&acc) {
             *y = a / half;
         }
+    }
+}
+
+/// acc += re·cos, then acc += im·sin, lane by lane.
+#[inline(always)]
+fn accumulate(acc: &mut [f32; LANES], re: f32, cos: &[f32; LANES], im: f32, sin: &[f32; LANES]) {
+    for l in 0..LANES {
+        acc[l] += re * cos[l];
+    }
+    for l in 0..LANES {
+        acc[l] += im * sin[l];
     }
 }
 
@@ -295,15 +324,6 @@ pub(crate) fn formants_from_lpc(a: &[f64; LPC_ORDER], start: &mut Option<Vec<Com
 fn polynomial_roots(c: &[f64], start: Option<&[Complex<f64>]>) -> Vec<Complex<f64>> {
     let deg = c.len() - 1;
     let one = Complex::new(1.0, 0.0);
-    let eval = |z: Complex<f64>| -> (Complex<f64>, Complex<f64>) {
-        let mut p = Complex::new(c[0], 0.0);
-        let mut dp = Complex::new(0.0, 0.0);
-        for &ci in &c[1..] {
-            dp = dp * z + p;
-            p = p * z + ci;
-        }
-        (p, dp)
-    };
     let mut z: Vec<Complex<f64>> = match start {
         Some(s) if s.len() == deg && s.iter().all(|r| r.re.is_finite() && r.im.is_finite()) => s.to_vec(),
         _ => (0..deg).map(|k| Complex::from_polar(0.9, 2.0 * std::f64::consts::PI * (k as f64 + 0.25) / deg as f64 + 0.4)).collect(),
@@ -316,48 +336,104 @@ fn polynomial_roots(c: &[f64], start: Option<&[Complex<f64>]>) -> Vec<Complex<f6
             }
         }
     }
+    // Gauss–Seidel order: root k's update reads the roots before it as already updated this
+    // round. What it reads of itself and of the roots after it is as the round began, so those
+    // parts — every root's p(z_k)/p'(z_k) and the reciprocals 1/(z_k − z_j), j > k — are computed
+    // first, side by side, and only the reciprocals of updated roots wait for them. Each value is
+    // computed as before and summed in the same order, so the roots are the same to the bit as
+    // with one root after the other.
+    let zero = Complex::new(0.0, 0.0);
+    let mut done = vec![false; deg];
+    let mut p = vec![zero; deg];
+    let mut dp = vec![zero; deg];
+    // ahead[k * deg + j], j > k: 1/(z_k − z_j) as the round began (None where z_k = z_j).
+    let mut ahead: Vec<Option<Complex<f64>>> = vec![None; deg * deg];
+    // The roots still moving (a root whose step fell below the tolerance stays where it is).
+    let mut live: Vec<usize> = (0..deg).collect();
     for _ in 0..80 {
+        live.retain(|&k| !done[k]);
+        values_and_slopes(c, &z, &live, &mut p, &mut dp);
+        for &k in &live {
+            for j in k + 1..deg {
+                let d = z[k] - z[j];
+                ahead[k * deg + j] = (d.norm_sqr() > 0.0).then(|| one / d);
+            }
+        }
         let mut max_step = 0.0f64;
-        for k in 0..deg {
-            let (p, dp) = eval(z[k]);
-            if p.norm_sqr() == 0.0 {
+        for &k in &live {
+            if p[k].norm_sqr() == 0.0 {
+                done[k] = true;
                 continue;
             }
-            let ratio = p / dp;
-            let mut sum = Complex::new(0.0, 0.0);
-            for j in 0..deg {
-                if j != k {
-                    let d = z[k] - z[j];
-                    if d.norm_sqr() > 0.0 {
-                        sum += one / d;
-                    }
+            let ratio = p[k] / dp[k];
+            let mut sum = zero;
+            for j in 0..k {
+                let d = z[k] - z[j];
+                if d.norm_sqr() > 0.0 {
+                    sum += one / d;
                 }
+            }
+            for r in ahead[k * deg + k + 1..(k + 1) * deg].iter().flatten() {
+                sum += r;
             }
             let step = ratio / (one - ratio * sum);
             if step.re.is_finite() && step.im.is_finite() {
                 z[k] -= step;
-                max_step = max_step.max(step.norm_sqr() / (1.0 + z[k].norm_sqr()));
+                let rel = step.norm_sqr() / (1.0 + z[k].norm_sqr());
+                done[k] = rel < 1e-26;
+                max_step = max_step.max(rel);
             }
         }
         if max_step < 1e-26 {
             break;
         }
     }
-    for zk in z.iter_mut() {
-        for _ in 0..2 {
-            let (p, dp) = eval(*zk);
-            if dp.norm_sqr() == 0.0 {
-                break;
-            }
-            let next = *zk - p / dp;
-            if eval(next).0.norm_sqr() < p.norm_sqr() {
-                *zk = next;
-            } else {
-                break;
-            }
+    // Two Newton steps per root, each kept only where it lowers |p|; the roots side by side.
+    let mut polishing: Vec<usize> = (0..deg).collect();
+    let mut next = vec![zero; deg];
+    let mut p_next = vec![zero; deg];
+    for _ in 0..2 {
+        values_and_slopes(c, &z, &polishing, &mut p, &mut dp);
+        polishing.retain(|&k| dp[k].norm_sqr() != 0.0);
+        for &k in &polishing {
+            next[k] = z[k] - p[k] / dp[k];
+        }
+        values(c, &next, &polishing, &mut p_next);
+        polishing.retain(|&k| p_next[k].norm_sqr() < p[k].norm_sqr());
+        for &k in &polishing {
+            z[k] = next[k];
         }
     }
     z
+}
+
+/// p(z_k) and p'(z_k) of the points `of` (Horner, coefficients highest power first), side by
+/// side: each point's arithmetic is the scalar Horner recurrence's.
+#[inline(always)]
+fn values_and_slopes(c: &[f64], z: &[Complex<f64>], of: &[usize], p: &mut [Complex<f64>], dp: &mut [Complex<f64>]) {
+    for &k in of {
+        p[k] = Complex::new(c[0], 0.0);
+        dp[k] = Complex::new(0.0, 0.0);
+    }
+    for &ci in &c[1..] {
+        for &k in of {
+            dp[k] = dp[k] * z[k] + p[k];
+            p[k] = p[k] * z[k] + ci;
+        }
+    }
+}
+
+/// p(z_k) of the points `of`, as [`values_and_slopes`] computes it.
+#[inline(always)]
+fn values(c: &[f64], z: &[Complex<f64>], of: &[usize], p: &mut [Complex<f64>]) {
+    for &k in of {
+        p[k] = Complex::new(c[0], 0.0);
+    }
+    for &ci in &c[1..] {
+        for &k in of {
+            p[k] = p[k] * z[k] + ci;
+        }
+    }
 }
 
 #[cfg(test)]
