@@ -36,6 +36,8 @@ pub(crate) struct ShsAnalyzer {
     u: Vec<f64>,
     z: Vec<f32>,
     ss: Vec<f32>,
+    /// Peak positions of [`enhance_peaks`].
+    peaks: Vec<usize>,
     /// [`analyze_batch`](Self::analyze_batch)'s frames side by side: y, y″ and the spline's
     /// forward-pass terms per bin, one lane per frame, and each frame's octave spectrum.
     yb: Vec<[f64; BATCH]>,
@@ -88,6 +90,7 @@ impl ShsAnalyzer {
             fmin_t: fmin_t32,
             fstep_t: (fmax_t32 - fmin_t32) / (k - 1) as f32,
             y: vec![0.0; k],
+            peaks: Vec::new(),
             y2: vec![0.0; k],
             u: vec![0.0; k],
             z: vec![0.0; k],
@@ -110,7 +113,7 @@ impl ShsAnalyzer {
     #[inline(always)]
     fn analyze_here(&mut self, mag: &[f64]) -> Candidates {
         let n = mag.len();
-        enhanced(mag, &mut self.y);
+        enhanced(mag, &mut self.y, &mut self.peaks);
         self.spline.second_derivatives(&self.y, &mut self.y2, &mut self.u);
         for (i, e) in self.spline.targets.iter().enumerate().take(n) {
             self.z[i] = weighted(e.eval(&self.y, &self.y2), self.aud_weight[i]);
@@ -132,7 +135,7 @@ impl ShsAnalyzer {
     fn analyze_batch_here(&mut self, mags: &[&[f64]], out: &mut Vec<Candidates>) {
         let b = mags.len();
         for (k, mag) in mags.iter().enumerate() {
-            enhanced(mag, &mut self.y);
+            enhanced(mag, &mut self.y, &mut self.peaks);
             for (row, &v) in self.yb.iter_mut().zip(&self.y) {
                 row[k] = v;
             }
@@ -178,29 +181,37 @@ impl ShsAnalyzer {
         let mut idx = [0usize; N_CAND];
         let mut score = [0.0f32; N_CAND];
         let mut n_cand = 0usize;
-        // The peaks first, without a branch per bin (which way a bin goes is a coin toss).
-        let mut peaks = [0usize; MAX_PEAKS];
-        let mut n_peaks = 0usize;
-        let mut i = 1;
-        while i < n - 1 {
-            let stop = (i + MAX_PEAKS - n_peaks).min(n - 1);
-            for i in i..stop {
-                peaks[n_peaks] = i;
-                n_peaks += ((ss[i - 1] < ss[i]) & (ss[i] > ss[i + 1])) as usize;
-            }
-            i = stop;
-            for &i in &peaks[..n_peaks] {
-                if let Some(j) = (0..N_CAND).find(|&j| score[j] == 0.0 || score[j] < ss[i]) {
-                    for jj in (j + 1..N_CAND).rev() {
-                        score[jj] = score[jj - 1];
-                        idx[jj] = idx[jj - 1];
-                    }
-                    idx[j] = i;
-                    score[j] = ss[i];
-                    n_cand = (n_cand + 1).min(N_CAND);
+        // Peaks in bin order, eight bins at a time: which of them are peaks as a bit mask
+        // (without a branch per bin, whose direction is a coin toss), then each peak inserted.
+        let mut insert = |i: usize| {
+            if let Some(j) = (0..N_CAND).find(|&j| score[j] == 0.0 || score[j] < ss[i]) {
+                for jj in (j + 1..N_CAND).rev() {
+                    score[jj] = score[jj - 1];
+                    idx[jj] = idx[jj - 1];
                 }
+                idx[j] = i;
+                score[j] = ss[i];
+                n_cand = (n_cand + 1).min(N_CAND);
             }
-            n_peaks = 0;
+        };
+        let is_peak = |w: &[f32]| (w[0] < w[1]) & (w[1] > w[2]);
+        let mut i = 1;
+        while i + 8 < n {
+            let (w, _) = ss[i - 1..].split_first_chunk::<10>().expect("i + 9 <= n");
+            let mut mask = 0u32;
+            for l in 0..8 {
+                mask |= (is_peak(&w[l..l + 3]) as u32) << l;
+            }
+            while mask != 0 {
+                insert(i + mask.trailing_zeros() as usize);
+                mask &= mask - 1;
+            }
+            i += 8;
+        }
+        for i in i..n - 1 {
+            if is_peak(&ss[i - 1..=i + 1]) {
+                insert(i);
+            }
         }
         let mut c = Candidates::default();
         let mut scores = [0.0f32; N_CAND];
@@ -267,9 +278,6 @@ impl pulp::WithSimd for ShsFrame<'_> {
     }
 }
 
-/// Peaks gathered before they are ranked (in rounds, so that any number fits).
-const MAX_PEAKS: usize = 64;
-
 /// A batch's SHS analysis, run by [`pulp::Arch::dispatch`] (everything it calls inlined).
 struct ShsBatch<'a, 'b> {
     shs: &'a mut ShsAnalyzer,
@@ -288,11 +296,11 @@ impl pulp::WithSimd for ShsBatch<'_, '_> {
 
 /// The magnitudes as openSMILE's SHS reads them (f32 values), peaks enhanced and smoothed, into `y`.
 #[inline(always)]
-fn enhanced(mag: &[f64], y: &mut [f64]) {
+fn enhanced(mag: &[f64], y: &mut [f64], peaks: &mut Vec<usize>) {
     for (y, &m) in y.iter_mut().zip(mag) {
         *y = m as f32 as f64;
     }
-    enhance_peaks(y);
+    enhance_peaks(y, peaks);
     smooth(y);
 }
 
@@ -338,13 +346,17 @@ fn subharmonic_sum(z: &[f32], ss: &mut [f32], shifts: &[usize]) {
 
 /// Zeroes the valleys between spectral peaks (smileDsp_specEnhanceSHS, incl. its one-peak QUIRK).
 #[inline(always)]
-fn enhance_peaks(a: &mut [f64]) {
+fn enhance_peaks(a: &mut [f64], peaks: &mut Vec<usize>) {
     let n = a.len();
     if n < 2 {
         return;
     }
     // Branch-free: every index is written, and the count moves on only at a peak.
-    let mut peaks = vec![0usize; n];
+    if peaks.len() < n {
+        peaks.resize(n, 0);
+    }
+    // Bin 0 is a peak when it is above bin 1.
+    peaks[0] = 0;
     let mut len = (a[0] > a[1]) as usize;
     for i in 1..n - 1 {
         peaks[len] = i;
@@ -352,7 +364,7 @@ fn enhance_peaks(a: &mut [f64]) {
     }
     peaks[len] = n - 1;
     len += (a[n - 1] > a[n - 2]) as usize;
-    peaks.truncate(len);
+    let peaks = &peaks[..len];
     if peaks.len() == 1 {
         // openSMILE reads the (zeroed) second slot here: everything from bin 3 up is cleared.
         for v in a.iter_mut().skip(3) {
@@ -360,11 +372,10 @@ fn enhance_peaks(a: &mut [f64]) {
         }
     } else {
         for w in peaks.windows(2) {
-            let (lo, hi) = (w[0] + 3, w[1] as i64 - 3);
-            let mut j = lo as i64;
-            while j <= hi {
-                a[j as usize] = 0.0;
-                j += 1;
+            // Bins w[0] + 3 ..= w[1] − 3, where there are any.
+            let (lo, hi) = (w[0] + 3, w[1].saturating_sub(2));
+            if lo < hi {
+                a[lo..hi].fill(0.0);
             }
         }
     }
@@ -730,8 +741,26 @@ mod tests {
     #[test]
     fn one_peak_quirk_clears_from_bin_three() {
         let mut a = vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        enhance_peaks(&mut a);
+        enhance_peaks(&mut a, &mut Vec::new());
         assert_eq!(a, vec![0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn peak_buffer_reused_across_frames_gives_a_fresh_buffers_result() {
+        // Peaks at 2 and 9 (the valley 5..=6 cleared), then a frame whose bin 0 is a peak: the
+        // stale first slot of the reused buffer must not leak into it.
+        let first = [0.0, 1.0, 5.0, 4.0, 3.0, 2.0, 1.0, 1.5, 2.0, 6.0, 1.0, 0.5];
+        let second = [9.0, 1.0, 0.5, 0.4, 0.3, 0.2, 0.1, 0.2, 0.3, 4.0, 1.0, 0.5];
+        let mut reused = Vec::new();
+        let mut a = first;
+        enhance_peaks(&mut a, &mut reused);
+        assert_eq!(a, [0.0, 1.0, 5.0, 4.0, 3.0, 0.0, 0.0, 1.5, 2.0, 6.0, 1.0, 0.5]);
+        let (mut b, mut fresh) = (second, second);
+        enhance_peaks(&mut b, &mut reused);
+        enhance_peaks(&mut fresh, &mut Vec::new());
+        assert_eq!(b, fresh);
+        // Peaks at 0 and 9: bins 3..=6 cleared.
+        assert_eq!(b, [9.0, 1.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.2, 0.3, 4.0, 1.0, 0.5]);
     }
 
     /// The precomputed spline repeats the textbook arithmetic bit for bit on the real axis.
