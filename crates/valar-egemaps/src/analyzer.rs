@@ -135,8 +135,15 @@ impl FrameStage {
             if batched {
                 self.lpc.transform_batch(&xs);
             }
+            // The frames' energies side by side, each summed in sample order.
+            let mut energies = [0.0f64; BATCH];
+            for i in 0..g.l20 {
+                for (e, x) in energies.iter_mut().zip(&xs) {
+                    *e += (x[i] as f64).powi(2);
+                }
+            }
             for (k, x) in xs.into_iter().enumerate() {
-                let energy = x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / g.l20 as f64;
+                let energy = energies[k] / g.l20 as f64;
                 if batched {
                     self.lpc.batch_magnitudes(k, &mut self.mag);
                 } else {

@@ -162,17 +162,22 @@ impl OouraFramedFft {
         let (len, pad, nfft) = (self.window.len(), self.pad, self.batch.len() / BATCH);
         self.lanes[..pad].fill(F32x8::default());
         self.lanes[pad + len..].fill(F32x8::default());
-        for (k, frame) in frames.iter().enumerate() {
-            let mut sum = 0.0f64;
-            for (v, (&x, &w)) in self.lanes[pad..pad + len].iter_mut().zip(frame.iter().zip(&self.window)) {
-                let y = x * w;
-                v.0[k] = y;
-                sum += (y as f64) * (y as f64);
+        // The frames side by side: each frame's power sum is its own chain of additions in
+        // sample order, and the chains overlap.
+        // A short batch's missing frames are silent (zero) lanes.
+        let b = frames.len();
+        let zeros = vec![0.0f32; if b < BATCH { len } else { 0 }];
+        let frames: [&[f32]; BATCH] = std::array::from_fn(|k| if k < b { &frames[k][..len] } else { &zeros[..len] });
+        let mut sum = [0.0f64; BATCH];
+        for (i, (v, &w)) in self.lanes[pad..pad + len].iter_mut().zip(&self.window).enumerate() {
+            let y: [f32; BATCH] = std::array::from_fn(|k| frames[k][i] * w);
+            v.0 = y;
+            for k in 0..BATCH {
+                sum[k] += (y[k] as f64) * (y[k] as f64);
             }
-            self.batch_mean_square[k] = sum / len as f64;
         }
-        for v in &mut self.lanes[pad..pad + len] {
-            v.0[frames.len()..].fill(0.0);
+        for (m, s) in self.batch_mean_square.iter_mut().zip(&sum).take(b) {
+            *m = s / len as f64;
         }
         self.fft.forward(&mut self.lanes);
         for (k, out) in self.batch.chunks_exact_mut(nfft).take(frames.len()).enumerate() {
