@@ -22,6 +22,8 @@ pub(crate) struct JitterAnalyzer {
     cc: Vec<f64>,
     /// Prefix sums of the samples and of their squares from the current period's start.
     prefix: Vec<(f64, f64)>,
+    /// The CPU's vector extensions, detected once.
+    arch: pulp::Arch,
 }
 
 /// Jitter (local) and shimmer (local, dB) of one frame.
@@ -47,6 +49,7 @@ impl JitterAnalyzer {
             last_shimmer: 0.0,
             cc: Vec::new(),
             prefix: Vec::new(),
+            arch: pulp::Arch::new(),
         }
     }
 
@@ -104,10 +107,8 @@ impl JitterAnalyzer {
                     q += v as f64 * v as f64;
                     self.prefix.push((p, q));
                 }
-                for tau in t0min..=t0max {
-                    let tau_u = tau as usize;
-                    self.cc[(tau - t0min) as usize] = lag_corr(&seg[s..s + 2 * tau_u], tau_u, &self.prefix);
-                }
+                let (x, pre, cc) = (&seg[s..s + 2 * t0max as usize], &self.prefix[..], &mut self.cc[..]);
+                self.arch.dispatch(LagCorrs { x, first: t0min as usize, pre, cc });
                 let mut max_i: i64 = -1;
                 let mut max = 0.0;
                 for i in 1..(k_len as i64 - 1).max(1) {
@@ -173,18 +174,34 @@ impl JitterAnalyzer {
     }
 }
 
+/// Lanes of [`lag_corr`]'s lagged product.
+const L: usize = 4;
+
 /// Pearson correlation of `x[..tau]` with `x[tau..2 tau]` from the prefix sums `pre` of `x` and
 /// of its squares (`pre[i]` = sums over `x[..i]`): one pass over the lagged product. Equal to
 /// [`cross_corr`] up to rounding; NaN when a half is constant.
+#[inline(always)]
 fn lag_corr(x: &[f32], tau: usize, pre: &[(f64, f64)]) -> f64 {
-    const L: usize = 4;
-    let (a, b) = (&x[..tau], &x[tau..2 * tau]);
     let mut sxy = [0.0f64; L];
-    for (ca, cb) in a.chunks_exact(L).zip(b.chunks_exact(L)) {
+    lagged_chunks(x, tau, 0, &mut sxy);
+    lag_corr_from(x, tau, sxy, pre)
+}
+
+/// Adds the lagged products of `L`-sample chunks `from..` of `x[..tau]` into `sxy`, lane by lane.
+#[inline(always)]
+fn lagged_chunks(x: &[f32], tau: usize, from: usize, sxy: &mut [f64; L]) {
+    let (a, b) = (&x[..tau], &x[tau..2 * tau]);
+    for (ca, cb) in a.chunks_exact(L).zip(b.chunks_exact(L)).skip(from) {
         for l in 0..L {
             sxy[l] += ca[l] as f64 * cb[l] as f64;
         }
     }
+}
+
+/// [`lag_corr`] from its chunks' lane sums `sxy`: the tail, then the correlation.
+#[inline(always)]
+fn lag_corr_from(x: &[f32], tau: usize, sxy: [f64; L], pre: &[(f64, f64)]) -> f64 {
+    let (a, b) = (&x[..tau], &x[tau..2 * tau]);
     let tail = tau - tau % L;
     let sxy = sxy.iter().sum::<f64>() + a[tail..].iter().zip(&b[tail..]).map(|(&u, &v)| u as f64 * v as f64).sum::<f64>();
     let n = tau as f64;
@@ -196,6 +213,53 @@ fn lag_corr(x: &[f32], tau: usize, pre: &[(f64, f64)]) -> f64 {
         return f64::NAN;
     }
     (sxy - sx * sy / n) / (vx.sqrt() * vy.sqrt())
+}
+
+/// [`lag_corr`] of the lags `first..first + cc.len()` into `cc`, run by [`pulp::Arch::dispatch`]
+/// (compiled for the CPU's vector extensions, everything inlined). Four lags' passes go side by
+/// side so that their chains of additions overlap; each lag's sums keep [`lag_corr`]'s order,
+/// so the values are the same to the bit.
+struct LagCorrs<'a> {
+    x: &'a [f32],
+    first: usize,
+    pre: &'a [(f64, f64)],
+    cc: &'a mut [f64],
+}
+
+impl pulp::WithSimd for LagCorrs<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self { x, first, pre, cc } = self;
+        let done = cc.len() - cc.len() % 4;
+        let mut groups = cc.chunks_exact_mut(4);
+        for (g, out) in (&mut groups).enumerate() {
+            let taus: [usize; 4] = std::array::from_fn(|j| first + 4 * g + j);
+            // The chunks every lag of the group has; the longer lags' last chunk follows.
+            let common = taus[0] / L;
+            let mut sxy = [[0.0f64; L]; 4];
+            let chunks = |from: usize| &x[from..from + common * L].as_chunks::<L>().0[..common];
+            let a = chunks(0);
+            let b: [&[[f32; L]]; 4] = std::array::from_fn(|j| chunks(taus[j]));
+            for c in 0..common {
+                let ca = &a[c];
+                for (s, b) in sxy.iter_mut().zip(&b) {
+                    let cb = &b[c];
+                    for l in 0..L {
+                        s[l] += ca[l] as f64 * cb[l] as f64;
+                    }
+                }
+            }
+            for ((o, s), &tau) in out.iter_mut().zip(&mut sxy).zip(&taus) {
+                lagged_chunks(x, tau, common, s);
+                *o = lag_corr_from(x, tau, *s, pre);
+            }
+        }
+        for (i, o) in cc.iter_mut().enumerate().skip(done) {
+            *o = lag_corr(x, first + i, pre);
+        }
+    }
 }
 
 /// Pearson correlation of two equally long segments (NaN for a constant segment): the
@@ -587,6 +651,28 @@ mod tests {
             )
             .is_nan()
         );
+    }
+
+    #[test]
+    fn lags_side_by_side_equal_one_lag_at_a_time() {
+        let x: Vec<f32> = (0..700).map(|i| ((i as f32) * 0.05).sin() + 0.2 * ((i * 7919 % 89) as f32 / 89.0)).collect();
+        let mut pre = vec![(0.0, 0.0)];
+        let (mut p, mut q) = (0.0f64, 0.0f64);
+        for &v in &x {
+            p += v as f64;
+            q += v as f64 * v as f64;
+            pre.push((p, q));
+        }
+        // Groups of four, a remainder, lags below one chunk and lags not a multiple of it.
+        for (first, count) in [(1usize, 3usize), (2, 9), (37, 12), (90, 19), (301, 46)] {
+            let last = first + count - 1;
+            let mut cc = vec![0.0; count];
+            pulp::Arch::new().dispatch(LagCorrs { x: &x[..2 * last], first, pre: &pre, cc: &mut cc });
+            for (i, got) in cc.iter().enumerate() {
+                let want = lag_corr(&x[..2 * (first + i)], first + i, &pre);
+                assert_eq!(got.to_bits(), want.to_bits(), "lag {}", first + i);
+            }
+        }
     }
 
     #[test]
