@@ -134,6 +134,9 @@ impl ShsAnalyzer {
     #[inline(always)]
     fn analyze_batch_here(&mut self, mags: &[&[f64]], out: &mut Vec<Candidates>) {
         let b = mags.len();
+        if b == 0 {
+            return;
+        }
         for (k, mag) in mags.iter().enumerate() {
             enhanced(mag, &mut self.y, &mut self.peaks);
             for (row, &v) in self.yb.iter_mut().zip(&self.y) {
@@ -156,18 +159,17 @@ impl ShsAnalyzer {
         }
         // The frames' means side by side: each a chain of additions in bin order, as in
         // `mean_of`, the chains overlapping.
+        // A short batch's missing frames read the first frame (their means are not used).
         let ssb = &self.ssb[..b];
-        let mut mean = [0.0f64; BATCH];
-        for (m, ss) in mean.iter_mut().zip(ssb) {
-            *m = ss[0] as f64;
-        }
+        let lanes: [&[f32]; BATCH] = std::array::from_fn(|k| &ssb[k.min(b - 1)][..n]);
+        let mut mean: [f64; BATCH] = std::array::from_fn(|k| lanes[k][0] as f64);
         for i in 1..n - 1 {
-            for (m, ss) in mean.iter_mut().zip(ssb) {
-                *m += ss[i] as f64;
+            for (m, lane) in mean.iter_mut().zip(&lanes) {
+                *m += lane[i] as f64;
             }
         }
-        for (m, ss) in mean.iter_mut().zip(ssb) {
-            *m = (*m + ss[n - 1] as f64) / n as f64;
+        for (m, lane) in mean.iter_mut().zip(&lanes) {
+            *m = (*m + lane[n - 1] as f64) / n as f64;
         }
         for (ss, &m) in ssb.iter().zip(&mean) {
             out.push(self.pick_candidates(ss, m));
