@@ -625,6 +625,18 @@ mod tests {
         }
     }
 
+    /// Prefix sums of `x` and of its squares, as [`JitterAnalyzer::analyze`] builds them.
+    fn prefix_sums(x: &[f32]) -> Vec<(f64, f64)> {
+        let mut pre = vec![(0.0, 0.0)];
+        let (mut p, mut q) = (0.0f64, 0.0f64);
+        for &v in x {
+            p += v as f64;
+            q += v as f64 * v as f64;
+            pre.push((p, q));
+        }
+        pre
+    }
+
     #[test]
     fn correlation_of_identical_periods_is_one() {
         let x: Vec<f32> = (0..50).map(|i| (i as f32 * 0.3).sin()).collect();
@@ -632,13 +644,7 @@ mod tests {
         assert!(cross_corr(&[1.0; 4], &[1.0; 4]).is_nan());
         // The prefix-sum form agrees with the two-pass one.
         let x: Vec<f32> = (0..400).map(|i| ((i as f32) * 0.07).sin() + 0.3 * ((i * 7919 % 97) as f32 / 97.0)).collect();
-        let mut pre = vec![(0.0, 0.0)];
-        let (mut p, mut q) = (0.0f64, 0.0f64);
-        for &v in &x {
-            p += v as f64;
-            q += v as f64 * v as f64;
-            pre.push((p, q));
-        }
+        let pre = prefix_sums(&x);
         for tau in [37usize, 90, 150, 200] {
             let want = cross_corr(&x[..tau], &x[tau..2 * tau]);
             assert!((lag_corr(&x, tau, &pre) - want).abs() < 1e-12, "lag {tau}");
@@ -656,13 +662,7 @@ mod tests {
     #[test]
     fn lags_side_by_side_equal_one_lag_at_a_time() {
         let x: Vec<f32> = (0..700).map(|i| ((i as f32) * 0.05).sin() + 0.2 * ((i * 7919 % 89) as f32 / 89.0)).collect();
-        let mut pre = vec![(0.0, 0.0)];
-        let (mut p, mut q) = (0.0f64, 0.0f64);
-        for &v in &x {
-            p += v as f64;
-            q += v as f64 * v as f64;
-            pre.push((p, q));
-        }
+        let pre = prefix_sums(&x);
         // Groups of four, a remainder, lags below one chunk and lags not a multiple of it.
         for (first, count) in [(1usize, 3usize), (2, 9), (37, 12), (90, 19), (301, 46)] {
             let last = first + count - 1;
