@@ -180,7 +180,7 @@ impl OouraFramedFft {
             *m = s / len as f64;
         }
         self.fft.forward(&mut self.lanes);
-        for (k, out) in self.batch.chunks_exact_mut(nfft).take(frames.len()).enumerate() {
+        for (k, out) in self.batch.chunks_exact_mut(nfft).take(b).enumerate() {
             for (o, v) in out.iter_mut().zip(&self.lanes) {
                 *o = v.0[k];
             }
