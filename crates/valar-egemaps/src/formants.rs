@@ -348,6 +348,8 @@ fn polynomial_roots(c: &[f64], start: Option<&[Complex<f64>]>) -> Vec<Complex<f6
     let mut dp = vec![zero; deg];
     // ahead[k * deg + j], j > k: 1/(z_k − z_j) as the round began (None where z_k = z_j).
     let mut ahead: Vec<Option<Complex<f64>>> = vec![None; deg * deg];
+    // 1/d, skipped where two roots coincide.
+    let reciprocal = |d: Complex<f64>| (d.norm_sqr() > 0.0).then(|| one / d);
     // The roots still moving (a root whose step fell below the tolerance stays where it is).
     let mut live: Vec<usize> = (0..deg).collect();
     for _ in 0..80 {
@@ -355,8 +357,7 @@ fn polynomial_roots(c: &[f64], start: Option<&[Complex<f64>]>) -> Vec<Complex<f6
         values_and_slopes(c, &z, &live, &mut p, &mut dp);
         for &k in &live {
             for j in k + 1..deg {
-                let d = z[k] - z[j];
-                ahead[k * deg + j] = (d.norm_sqr() > 0.0).then(|| one / d);
+                ahead[k * deg + j] = reciprocal(z[k] - z[j]);
             }
         }
         let mut max_step = 0.0f64;
@@ -368,9 +369,8 @@ fn polynomial_roots(c: &[f64], start: Option<&[Complex<f64>]>) -> Vec<Complex<f6
             let ratio = p[k] / dp[k];
             let mut sum = zero;
             for j in 0..k {
-                let d = z[k] - z[j];
-                if d.norm_sqr() > 0.0 {
-                    sum += one / d;
+                if let Some(r) = reciprocal(z[k] - z[j]) {
+                    sum += r;
                 }
             }
             for r in ahead[k * deg + k + 1..(k + 1) * deg].iter().flatten() {

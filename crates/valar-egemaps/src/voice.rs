@@ -99,15 +99,9 @@ impl JitterAnalyzer {
                 let s = start as usize;
                 // Sums over both halves of every lag come from prefix sums; only the lagged
                 // product needs a pass per lag.
-                self.prefix.clear();
-                self.prefix.push((0.0, 0.0));
-                let (mut p, mut q) = (0.0f64, 0.0f64);
-                for &v in &seg[s..s + 2 * t0max as usize] {
-                    p += v as f64;
-                    q += v as f64 * v as f64;
-                    self.prefix.push((p, q));
-                }
-                let (x, pre, cc) = (&seg[s..s + 2 * t0max as usize], &self.prefix[..], &mut self.cc[..]);
+                let x = &seg[s..s + 2 * t0max as usize];
+                prefix_sums(x, &mut self.prefix);
+                let (pre, cc) = (&self.prefix[..], &mut self.cc[..]);
                 self.arch.dispatch(LagCorrs { x, first: t0min as usize, pre, cc });
                 let mut max_i: i64 = -1;
                 let mut max = 0.0;
@@ -171,6 +165,18 @@ impl JitterAnalyzer {
         }
         self.last_idx += last_period as usize;
         out
+    }
+}
+
+/// Prefix sums of `x` and of its squares into `out`: `out[i]` = sums over `x[..i]`.
+fn prefix_sums(x: &[f32], out: &mut Vec<(f64, f64)>) {
+    out.clear();
+    out.push((0.0, 0.0));
+    let (mut p, mut q) = (0.0f64, 0.0f64);
+    for &v in x {
+        p += v as f64;
+        q += v as f64 * v as f64;
+        out.push((p, q));
     }
 }
 
@@ -625,15 +631,9 @@ mod tests {
         }
     }
 
-    /// Prefix sums of `x` and of its squares, as [`JitterAnalyzer::analyze`] builds them.
-    fn prefix_sums(x: &[f32]) -> Vec<(f64, f64)> {
-        let mut pre = vec![(0.0, 0.0)];
-        let (mut p, mut q) = (0.0f64, 0.0f64);
-        for &v in x {
-            p += v as f64;
-            q += v as f64 * v as f64;
-            pre.push((p, q));
-        }
+    fn prefix_of(x: &[f32]) -> Vec<(f64, f64)> {
+        let mut pre = Vec::new();
+        prefix_sums(x, &mut pre);
         pre
     }
 
@@ -644,7 +644,7 @@ mod tests {
         assert!(cross_corr(&[1.0; 4], &[1.0; 4]).is_nan());
         // The prefix-sum form agrees with the two-pass one.
         let x: Vec<f32> = (0..400).map(|i| ((i as f32) * 0.07).sin() + 0.3 * ((i * 7919 % 97) as f32 / 97.0)).collect();
-        let pre = prefix_sums(&x);
+        let pre = prefix_of(&x);
         for tau in [37usize, 90, 150, 200] {
             let want = cross_corr(&x[..tau], &x[tau..2 * tau]);
             assert!((lag_corr(&x, tau, &pre) - want).abs() < 1e-12, "lag {tau}");
@@ -662,7 +662,7 @@ mod tests {
     #[test]
     fn lags_side_by_side_equal_one_lag_at_a_time() {
         let x: Vec<f32> = (0..700).map(|i| ((i as f32) * 0.05).sin() + 0.2 * ((i * 7919 % 89) as f32 / 89.0)).collect();
-        let pre = prefix_sums(&x);
+        let pre = prefix_of(&x);
         // Groups of four, a remainder, lags below one chunk and lags not a multiple of it.
         for (first, count) in [(1usize, 3usize), (2, 9), (37, 12), (90, 19), (301, 46)] {
             let last = first + count - 1;
