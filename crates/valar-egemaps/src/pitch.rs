@@ -36,8 +36,8 @@ pub(crate) struct ShsAnalyzer {
     u: Vec<f64>,
     z: Vec<f32>,
     ss: Vec<f32>,
-    /// Peak positions of [`enhance_peaks`].
-    peaks: Vec<usize>,
+    /// Peak bits of [`enhance_peaks`].
+    peaks: Vec<u64>,
     /// [`analyze_batch`](Self::analyze_batch)'s frames side by side: y, y″ and the spline's
     /// forward-pass terms per bin, one lane per frame, and each frame's octave spectrum.
     yb: Vec<[f64; BATCH]>,
@@ -150,8 +150,11 @@ impl ShsAnalyzer {
         let n = mags.first().map_or(0, |m| m.len());
         for (i, e) in self.spline.targets.iter().enumerate().take(n) {
             let v = e.eval_lanes(&self.yb, &self.y2b);
+            // Weighted side by side (a select per lane, no branch), then stored per frame.
+            let w = self.aud_weight[i];
+            let v: [f32; BATCH] = std::array::from_fn(|k| weighted(v[k], w));
             for (z, &v) in self.zb.iter_mut().zip(&v).take(b) {
-                z[i] = weighted(v, self.aud_weight[i]);
+                z[i] = v;
             }
         }
         for (z, ss) in self.zb[..b].iter().zip(&mut self.ssb) {
@@ -186,6 +189,11 @@ impl ShsAnalyzer {
         // Peaks in bin order, eight bins at a time: which of them are peaks as a bit mask
         // (without a branch per bin, whose direction is a coin toss), then each peak inserted.
         let mut insert = |i: usize| {
+            // Full and every score at least this one's (they descend, and a peak's is > 0):
+            // no slot takes it, which the search below would find after six comparisons.
+            if score[N_CAND - 1] != 0.0 && score[N_CAND - 1] >= ss[i] {
+                return;
+            }
             if let Some(j) = (0..N_CAND).find(|&j| score[j] == 0.0 || score[j] < ss[i]) {
                 for jj in (j + 1..N_CAND).rev() {
                     score[jj] = score[jj - 1];
@@ -298,7 +306,7 @@ impl pulp::WithSimd for ShsBatch<'_, '_> {
 
 /// The magnitudes as openSMILE's SHS reads them (f32 values), peaks enhanced and smoothed, into `y`.
 #[inline(always)]
-fn enhanced(mag: &[f64], y: &mut [f64], peaks: &mut Vec<usize>) {
+fn enhanced(mag: &[f64], y: &mut [f64], peaks: &mut Vec<u64>) {
     for (y, &m) in y.iter_mut().zip(mag) {
         *y = m as f32 as f64;
     }
@@ -347,34 +355,86 @@ fn subharmonic_sum(z: &[f32], ss: &mut [f32], shifts: &[usize]) {
 }
 
 /// Zeroes the valleys between spectral peaks (smileDsp_specEnhanceSHS, incl. its one-peak QUIRK).
+/// openSMILE lists the peaks, then clears bins p + 3 ..= q − 3 between consecutive peaks p < q.
+/// Those are exactly the bins between the first and the last peak with no peak within two bins,
+/// so here the peaks are a bit set (`bits`, one bit per bin, found 64 bins at a time without a
+/// branch or a store per bin) and the cleared bins its complement, widened by two each way.
 #[inline(always)]
-fn enhance_peaks(a: &mut [f64], peaks: &mut Vec<usize>) {
+fn enhance_peaks(a: &mut [f64], bits: &mut Vec<u64>) {
     let n = a.len();
     if n < 2 {
         return;
     }
-    // Branch-free: every index is written, and the count moves on only at a peak.
-    if peaks.len() < n {
-        peaks.resize(n, 0);
+    let words = n.div_ceil(64);
+    bits.clear();
+    bits.resize(words, 0);
+    // Interior bins: above the left neighbour and not below the right one.
+    for (w, word) in bits.iter_mut().enumerate() {
+        let lo = (w * 64).max(1);
+        let hi = (w * 64 + 64).min(n - 1);
+        let mut m = 0u64;
+        for i in lo..hi {
+            m |= (((a[i] > a[i - 1]) & (a[i] >= a[i + 1])) as u64) << (i - w * 64);
+        }
+        *word = m;
     }
-    // Bin 0 is a peak when it is above bin 1.
-    peaks[0] = 0;
-    let mut len = (a[0] > a[1]) as usize;
-    for i in 1..n - 1 {
-        peaks[len] = i;
-        len += ((a[i] > a[i - 1]) & (a[i] >= a[i + 1])) as usize;
-    }
-    peaks[len] = n - 1;
-    len += (a[n - 1] > a[n - 2]) as usize;
-    let peaks = &peaks[..len];
-    if peaks.len() == 1 {
+    // Bin 0 is a peak when it is above bin 1, the last bin when it is above the one before.
+    bits[0] |= (a[0] > a[1]) as u64;
+    bits[(n - 1) / 64] |= ((a[n - 1] > a[n - 2]) as u64) << ((n - 1) % 64);
+    let count: u32 = bits.iter().map(|w| w.count_ones()).sum();
+    if count == 1 {
         // openSMILE reads the (zeroed) second slot here: everything from bin 3 up is cleared.
+        for v in a.iter_mut().skip(3) {
+            *v = 0.0;
+        }
+        return;
+    }
+    if count == 0 {
+        return;
+    }
+    let first = bits.iter().position(|&w| w != 0).map_or(0, |w| w * 64 + bits[w].trailing_zeros() as usize);
+    let last = bits.iter().rposition(|&w| w != 0).map_or(0, |w| w * 64 + 63 - bits[w].leading_zeros() as usize);
+    // Bins within two of a peak, word by word (the shifts carry across word boundaries).
+    let near = |w: usize| {
+        let (here, prev, next) = (bits[w], if w > 0 { bits[w - 1] } else { 0 }, bits.get(w + 1).copied().unwrap_or(0));
+        here | here << 1 | here << 2 | here >> 1 | here >> 2 | prev >> 63 | prev >> 62 | next << 63 | next << 62
+    };
+    for w in first / 64..=last / 64 {
+        let keep = near(w);
+        let (lo, hi) = ((w * 64).max(first + 1), (w * 64 + 64).min(last));
+        for (i, v) in a.iter_mut().enumerate().take(hi).skip(lo) {
+            if (keep >> (i - w * 64)) & 1 == 0 {
+                *v = 0.0;
+            }
+        }
+    }
+}
+
+/// openSMILE's peak list and valley clearing as written ([`enhance_peaks`] must equal it).
+#[cfg(test)]
+fn enhance_peaks_by_list(a: &mut [f64]) {
+    let n = a.len();
+    if n < 2 {
+        return;
+    }
+    let mut peaks = Vec::new();
+    if a[0] > a[1] {
+        peaks.push(0);
+    }
+    for i in 1..n - 1 {
+        if a[i] > a[i - 1] && a[i] >= a[i + 1] {
+            peaks.push(i);
+        }
+    }
+    if a[n - 1] > a[n - 2] {
+        peaks.push(n - 1);
+    }
+    if peaks.len() == 1 {
         for v in a.iter_mut().skip(3) {
             *v = 0.0;
         }
     } else {
         for w in peaks.windows(2) {
-            // Bins w[0] + 3 ..= w[1] − 3, where there are any.
             let (lo, hi) = (w[0] + 3, w[1].saturating_sub(2));
             if lo < hi {
                 a[lo..hi].fill(0.0);
@@ -763,6 +823,34 @@ mod tests {
         assert_eq!(b, fresh);
         // Peaks at 0 and 9: bins 3..=6 cleared.
         assert_eq!(b, [9.0, 1.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.2, 0.3, 4.0, 1.0, 0.5]);
+    }
+
+    proptest::proptest! {
+        /// The bit-set valley clearing equals openSMILE's peak list, plateaus, one-peak and
+        /// no-peak spectra and word boundaries (lengths around multiples of 64) included.
+        #[test]
+        fn valleys_by_bit_set_equal_opensmiles_peak_list(
+            v in proptest::collection::vec(0u8..6, 0..300),
+            reused in proptest::collection::vec(proptest::num::u64::ANY, 0..8),
+        ) {
+            let a: Vec<f64> = v.iter().map(|&x| x as f64 * 0.5).collect();
+            let (mut by_bits, mut by_list) = (a.clone(), a);
+            enhance_peaks(&mut by_bits, &mut reused.clone());
+            enhance_peaks_by_list(&mut by_list);
+            proptest::prop_assert_eq!(by_bits, by_list);
+        }
+    }
+
+    #[test]
+    fn valleys_across_a_word_boundary() {
+        // Peaks at 10, 64 and 130 (bins 61..=63, 65..=66 and 127..=129 stay near them).
+        let mut a: Vec<f64> = (0..140).map(|i| 1.0 + [10, 64, 130].iter().any(|&p| p == i) as u8 as f64).collect();
+        a[0] = 0.5;
+        let mut want = a.clone();
+        enhance_peaks_by_list(&mut want);
+        enhance_peaks(&mut a, &mut Vec::new());
+        assert_eq!(a, want);
+        assert!(a[13..62].iter().all(|&v| v == 0.0) && a[62..67].iter().all(|&v| v > 0.0) && a[67..128].iter().all(|&v| v == 0.0));
     }
 
     /// The precomputed spline repeats the textbook arithmetic bit for bit on the real axis.
