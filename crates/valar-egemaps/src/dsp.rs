@@ -243,12 +243,33 @@ impl OouraFramedFft {
     }
 }
 
-/// |X_k| (k = 0..=nfft/2) of a spectrum in Ooura's layout, `sqrt(re² + im²)` in f32.
+/// |X_k| (k = 0..=nfft/2) of a spectrum in Ooura's layout, `sqrt(re² + im²)` in f32 (compiled
+/// for the CPU's vector extensions; a square root is correctly rounded either way).
 fn magnitudes_of(b: &[f32], out: &mut Vec<f64>) {
-    out.clear();
-    out.push(b[0].abs() as f64);
-    out.extend(b[2..].chunks_exact(2).map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt() as f64));
-    out.push(b[1].abs() as f64);
+    pulp::Arch::new().dispatch(Magnitudes { b, out })
+}
+
+/// [`magnitudes_of`], run by [`pulp::Arch::dispatch`].
+struct Magnitudes<'a> {
+    b: &'a [f32],
+    out: &'a mut Vec<f64>,
+}
+
+impl pulp::WithSimd for Magnitudes<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self { b, out } = self;
+        let (pairs, _) = b[2..].as_chunks::<2>();
+        out.clear();
+        out.resize(pairs.len() + 2, 0.0);
+        out[0] = b[0].abs() as f64;
+        for (o, p) in out[1..=pairs.len()].iter_mut().zip(pairs) {
+            *o = (p[0] * p[0] + p[1] * p[1]).sqrt() as f64;
+        }
+        out[pairs.len() + 1] = b[1].abs() as f64;
+    }
 }
 
 /// openSMILE's `smileMath_quadFrom3pts`: the vertex of the parabola through three points and
