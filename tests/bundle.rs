@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use valar::classify::Normalization;
 use valar::classify::bundle::{Bundle, BundleError};
 
 fn bundled() -> PathBuf {
@@ -34,7 +35,7 @@ fn aae_bundle(dir: &Path) {
     let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
     let aae = valar::model::AaeConfig { dims: 3, hidden: 8, epochs: 2, batch_size: 16, ..Default::default() };
     let representation = Representation::Aae(aae);
-    let cfg = PipelineConfig { representation: representation.clone(), grid: Default::default() };
+    let cfg = PipelineConfig { representation: representation.clone(), grid: Default::default(), normalization: Default::default() };
     let p = train_predictor(&set, None, &cfg, &device(), &mut |_, _| true).unwrap();
     Bundle::save(&p, &representation, &b.metadata, None, dir).unwrap();
 }
@@ -157,6 +158,11 @@ fn saving_over_a_model_is_atomic_and_round_trips() {
     let back = Bundle::load(&out, &device()).unwrap();
     let x: Vec<Vec<f64>> = vec![b.predictor.normalizer.mean.clone()];
     assert_eq!(b.predictor.predict(&x), back.predictor.predict(&x));
+    assert_eq!(b.predictor.normalization, Normalization::Global, "a model file without the field is global");
+    // How the training rows were standardised travels with the model.
+    let per_corpus = valar::classify::pipeline::Predictor { normalization: Normalization::PerCorpus, ..b.predictor.clone() };
+    Bundle::save(&per_corpus, &b.representation, &b.metadata, None, &out).unwrap();
+    assert_eq!(Bundle::load(&out, &device()).unwrap().predictor.normalization, Normalization::PerCorpus);
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "no temporary folders left: {leftovers:?}");
 }

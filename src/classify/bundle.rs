@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::pipeline::{Predictor, Representation};
-use super::{Normalizer, TaskModel};
+use super::{Normalization, Normalizer, TaskModel};
 use crate::egemaps::{EXTRACTOR_VERSION, FEATURE_NAMES};
 use crate::model::{Encoder, EpochLosses};
 
@@ -75,6 +75,9 @@ struct ModelFile {
     feature_names: Vec<String>,
     representation: Representation,
     normalizer: Normalizer,
+    /// How the training rows were standardised (older models: global).
+    #[serde(default)]
+    normalization: Normalization,
     encoder: Option<EncoderInfo>,
     code_normalizer: Option<Normalizer>,
     activation: TaskModel,
@@ -139,6 +142,7 @@ impl Bundle {
             feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
             representation: representation.clone(),
             normalizer: predictor.normalizer.clone(),
+            normalization: predictor.normalization,
             encoder: predictor.encoder.as_ref().zip(enc_bytes.as_ref()).map(|(e, b)| EncoderInfo {
                 file: ENCODER_FILE.into(),
                 input_dims: e.input_dims(),
@@ -252,6 +256,7 @@ impl Bundle {
         Ok(Self {
             predictor: Predictor {
                 normalizer: f.normalizer,
+                normalization: f.normalization,
                 encoder,
                 code_normalizer: f.code_normalizer,
                 tasks: [f.activation, f.valence],

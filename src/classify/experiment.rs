@@ -58,10 +58,7 @@ pub fn normalize(rows: &[Vec<f64>], speakers: &[String], corpora: &[String], mod
     match mode {
         Normalization::Global => rows.to_vec(),
         Normalization::PerCorpus => normalize_per_group(rows, corpora),
-        Normalization::PerSpeaker => {
-            let keys: Vec<String> = corpora.iter().zip(speakers).map(|(c, s)| format!("{c}\u{1f}{s}")).collect();
-            normalize_per_group(rows, &keys)
-        }
+        Normalization::PerSpeaker => normalize_per_group(rows, &super::pipeline::speaker_keys(speakers, corpora)),
     }
 }
 
@@ -307,7 +304,12 @@ pub fn run_experiment(
             let ((_, l, s, c), _) = &guarded[o];
             LabelledSet { rows: &ooc_rows[o], labels: l, speakers: s, corpora: c }
         });
-        let pcfg = PipelineConfig { representation: cond.representation.clone(), grid: Grid { select: cond.select, ..cfg.grid.clone() } };
+        // The rows were standardised above (`normalize`): the pipeline adds only its global normaliser.
+        let pcfg = PipelineConfig {
+            representation: cond.representation.clone(),
+            grid: Grid { select: cond.select, ..cfg.grid.clone() },
+            normalization: Normalization::Global,
+        };
         let per_fold: Vec<Result<FoldOutcome, PipelineError>> = folds
             .par_iter()
             .enumerate()
@@ -554,7 +556,8 @@ mod tests {
                 let a = i % 2 == 0;
                 rows.push((0..6).map(|j| offset + if j < 2 && a { 1.5 } else { 0.0 } + rng.normal() * 0.4).collect::<Vec<f64>>());
                 labels.push([Some(a), Some(i % 4 < 2)]);
-                speakers.push(format!("s{}", i % 4));
+                // Four speakers, each with both classes.
+                speakers.push(format!("s{}", i / 10));
             }
             data.push((format!("c{c}"), rows, labels, speakers, vec![format!("c{c}"); 40]));
         }
@@ -588,19 +591,17 @@ mod tests {
         let far = of("c2", Condition::Baselinefs, "activation");
         assert!(far.adapted_uar.unwrap() > 0.9, "adapted {:?}", far.adapted_uar);
         assert!(far.uar < 0.75, "unadapted, the offset corpus lands in one class: {}", far.uar);
-        // Per-corpus normalisation removes the offset before training.
-        let per = leave_one_corpus_out(
-            &sets,
-            &[Condition::Baselinefs],
-            &aae,
-            &Grid::default(),
-            Normalization::PerCorpus,
-            &Device::flex(),
-            &|_| true,
-        )
-        .unwrap();
-        let far = per.iter().find(|r| r.held_out == "c2" && r.task == "activation").unwrap();
-        assert!(far.uar > 0.9, "{}", far.uar);
+        assert!(far.speaker_adapted_uar.unwrap() > 0.9, "speaker-adapted {:?}", far.speaker_adapted_uar);
+        // Trained per corpus (or per speaker), the far corpus is classified once it is adapted;
+        // one recording of it through the pooled normaliser still is not.
+        for mode in [Normalization::PerCorpus, Normalization::PerSpeaker] {
+            let per =
+                leave_one_corpus_out(&sets, &[Condition::Baselinefs], &aae, &Grid::default(), mode, &Device::flex(), &|_| true).unwrap();
+            let far = per.iter().find(|r| r.held_out == "c2" && r.task == "activation").unwrap();
+            assert_eq!(far.normalization, mode);
+            assert!(far.adapted_uar.unwrap() > 0.9 && far.speaker_adapted_uar.unwrap() > 0.9, "{mode}: {far:?}");
+            assert!(far.uar < 0.75, "{mode}: unadapted {}", far.uar);
+        }
     }
 
     #[test]
@@ -723,6 +724,10 @@ pub struct CrossCorpusRow {
     /// the training data's).
     #[serde(default)]
     pub adapted_uar: Option<f64>,
+    /// UAR with each speaker of the held-out corpus adapted by their own statistics (the
+    /// per-speaker route, where speakers are known).
+    #[serde(default)]
+    pub speaker_adapted_uar: Option<f64>,
     #[serde(default)]
     pub seed: u64,
     #[serde(default)]
@@ -757,9 +762,11 @@ fn pool(sets: &[&NamedSet<'_>]) -> PooledSet {
 /// `baseline`/`baselinefs` (SVM on the 88 functionals, without/with ANOVA-F), `aae`
 /// (conditional AAE on the pooled training corpora), `enriched` (every training corpus
 /// in-context, each one's neighbours drawn from the other training corpora, so the SVM sees
-/// the same rows as the plain AAE) and `oracle`. Every corpus (the held-out one too) is first
-/// standardised as `normalization` says. Each predictor is scored twice on the held-out corpus:
-/// as it comes, and batch-adapted (standardised by its own statistics onto the training data's).
+/// the same rows as the plain AAE) and `oracle`. The training corpora are standardised as
+/// `normalization` says (globally, per corpus or per speaker). Each predictor is scored three
+/// times on the held-out corpus: as it comes (through the training rows' pooled normaliser,
+/// what one recording gets), batch-adapted (the whole corpus standardised by its own
+/// statistics, what `label --adapt` does) and speaker-adapted (each speaker by their own).
 pub fn leave_one_corpus_out(
     corpora: &[NamedSet<'_>],
     conditions: &[Condition],
@@ -769,15 +776,11 @@ pub fn leave_one_corpus_out(
     device: &Device,
     progress: &(dyn Fn(&Progress) -> bool + Sync),
 ) -> Result<Vec<CrossCorpusRow>, PipelineError> {
-    let normalized: Vec<Vec<Vec<f64>>> =
-        corpora.iter().map(|c| normalize(c.set.rows, c.set.speakers, c.set.corpora, normalization)).collect();
-    let sets: Vec<NamedSet<'_>> =
-        corpora.iter().zip(&normalized).map(|(c, rows)| NamedSet { name: c.name.clone(), set: LabelledSet { rows, ..c.set } }).collect();
     let mut out = Vec::new();
-    let total = sets.len() * conditions.len();
+    let total = corpora.len() * conditions.len();
     let mut done = 0;
-    for (t, test) in sets.iter().enumerate() {
-        let others: Vec<&NamedSet<'_>> = sets.iter().enumerate().filter(|(i, _)| *i != t).map(|(_, c)| c).collect();
+    for (t, test) in corpora.iter().enumerate() {
+        let others: Vec<&NamedSet<'_>> = corpora.iter().enumerate().filter(|(i, _)| *i != t).map(|(_, c)| c).collect();
         for &cond in conditions {
             done += 1;
             if !progress(&Progress { done, total, what: format!("{cond} → {}", test.name) }) {
@@ -788,14 +791,20 @@ pub fn leave_one_corpus_out(
             let pcfg = PipelineConfig {
                 representation: cond.representation(aae),
                 grid: Grid { select: cond != Condition::Baseline, ..grid.clone() },
+                normalization,
             };
             // Enrichment without an out-of-context set: each training corpus's neighbours come
             // from the other training corpora (train_predictor's pooled design).
             let predictor = train_predictor(&train, None, &pcfg, device, &mut |_, _| true)?;
             let adapted = super::adapt_to(test.set.rows, &predictor.normalizer);
-            let scored = [predictor.predict(test.set.rows), predictor.predict(&adapted)];
+            let by_speaker = super::adapt_per_group(
+                test.set.rows,
+                &super::pipeline::speaker_keys(test.set.speakers, test.set.corpora),
+                &predictor.normalizer,
+            );
+            let scored = [predictor.predict(test.set.rows), predictor.predict(&adapted), predictor.predict(&by_speaker)];
             for (ti, task) in TASKS.iter().enumerate() {
-                let mut conf = [Confusion::default(); 2];
+                let mut conf = [Confusion::default(); 3];
                 for (k, preds) in scored.iter().enumerate() {
                     for (p, l) in preds.iter().zip(test.set.labels) {
                         if let Some(truth) = l[ti] {
@@ -815,6 +824,7 @@ pub fn leave_one_corpus_out(
                     uar: conf[0].uar(),
                     confusion: conf[0],
                     adapted_uar: Some(conf[1].uar()),
+                    speaker_adapted_uar: Some(conf[2].uar()),
                     seed: aae.seed,
                     normalization,
                     neighbour_uar: predictor.diagnostics.neighbour_uar.map(|u| u[ti]),
@@ -825,8 +835,16 @@ pub fn leave_one_corpus_out(
     Ok(out)
 }
 
+/// " / batch-adapted / speaker-adapted" means of `rows`, as far as they have them.
+fn adapted_cells(rows: &[&CrossCorpusRow]) -> String {
+    let a = mean_of(rows.iter().filter_map(|r| r.adapted_uar.map(|a| 100.0 * a)));
+    let s = mean_of(rows.iter().filter_map(|r| r.speaker_adapted_uar.map(|a| 100.0 * a)));
+    [a, s].iter().map_while(|x| x.map(|x| format!(" / {x:.1}"))).collect()
+}
+
 /// Markdown table of leave-one-corpus-out results: one row per held-out corpus and task, each
-/// cell "UAR / batch-adapted UAR" (mean over the seeds present).
+/// cell "UAR / batch-adapted UAR / speaker-adapted UAR" (mean over the seeds present; the
+/// adapted figures where the rows have them).
 pub fn cross_corpus_markdown(rows: &[CrossCorpusRow]) -> String {
     let mut conds: Vec<Condition> = Vec::new();
     let mut held: Vec<&str> = Vec::new();
@@ -843,12 +861,8 @@ pub fn cross_corpus_markdown(rows: &[CrossCorpusRow]) -> String {
             return "–".into();
         }
         let (m, sd) = mean_std(&v.iter().map(|r| 100.0 * r.uar).collect::<Vec<_>>());
-        let a = mean_of(v.iter().filter_map(|r| r.adapted_uar.map(|a| 100.0 * a)));
         let sd = if v.len() > 1 { format!(" ± {sd:.1}") } else { String::new() };
-        match a {
-            Some(a) => format!("{m:.1}{sd} / {a:.1}"),
-            None => format!("{m:.1}{sd}"),
-        }
+        format!("{m:.1}{sd}{}", adapted_cells(v))
     };
     let mut s = String::from("| held-out corpus | task |");
     for c in &conds {
@@ -878,8 +892,7 @@ pub fn cross_corpus_markdown(rows: &[CrossCorpusRow]) -> String {
                     return "–".into();
                 }
                 let m = v.iter().map(|r| 100.0 * r.uar).sum::<f64>() / v.len() as f64;
-                let a = mean_of(v.iter().filter_map(|r| r.adapted_uar.map(|a| 100.0 * a)));
-                format!("{m:.1}{} (n={})", a.map(|a| format!(" / {a:.1}")).unwrap_or_default(), v.len())
+                format!("{m:.1}{} (n={})", adapted_cells(&v), v.len())
             })
             .collect();
         s += &format!("| **mean** | {task} | {} |\n", means.join(" | "));

@@ -13,7 +13,7 @@ mod stats;
 mod svm;
 
 pub use eval::{Confusion, Fold, group_k_folds, loso_folds, paired_permutation_p};
-pub use stats::{Normalizer, adapt_to, anova_f, normalize_per_group, select_columns, top_k};
+pub use stats::{Normalizer, adapt_per_group, adapt_to, anova_f, normalize_per_group, select_columns, top_k};
 pub use svm::{Kernel, Svm, SvmParams};
 
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::{ClassifyError, Confusion, Grid, Normalizer, TaskModel, normalize_per_group, train_task};
+use super::{ClassifyError, Confusion, Grid, Normalization, Normalizer, TaskModel, normalize_per_group, train_task};
 use crate::model::{self, AaeConfig, AaeData, Encoder, EpochLosses, ModelError, NeighbourLabels, NeighbourSpace, Rng};
 
 /// The two tasks, in this order everywhere.
@@ -46,6 +46,12 @@ pub struct LabelledSet<'a> {
 pub struct PipelineConfig {
     pub representation: Representation,
     pub grid: Grid,
+    /// How the training rows are standardised before anything is fitted: by one normaliser
+    /// (global), or each corpus or each speaker by its own label-free statistics. The
+    /// predictor's normaliser is fitted on the pooled raw rows either way: it is what a single
+    /// recording gets; a batch-adapted one is standardised by its own statistics instead.
+    #[serde(default)]
+    pub normalization: Normalization,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +69,10 @@ pub enum PipelineError {
 /// A trained predictor.
 #[derive(Debug, Clone)]
 pub struct Predictor {
+    /// Fitted on the pooled raw training rows.
     pub normalizer: Normalizer,
+    /// How the training rows were standardised (see [`PipelineConfig::normalization`]).
+    pub normalization: Normalization,
     pub encoder: Option<Encoder>,
     pub code_normalizer: Option<Normalizer>,
     /// Activation, then valence.
@@ -143,6 +152,16 @@ fn cond_code(l: Option<bool>) -> f32 {
 /// Normalises each corpus of an out-of-context set by its own statistics.
 fn normalize_per_corpus(set: &LabelledSet<'_>) -> Vec<Vec<f64>> {
     normalize_per_group(set.rows, set.corpora)
+}
+
+/// Each speaker of each corpus by their own statistics.
+fn normalize_per_speaker(set: &LabelledSet<'_>) -> Vec<Vec<f64>> {
+    normalize_per_group(set.rows, &speaker_keys(set.speakers, set.corpora))
+}
+
+/// One key per (corpus, speaker): speakers of different corpora never share statistics.
+pub fn speaker_keys(speakers: &[String], corpora: &[String]) -> Vec<String> {
+    corpora.iter().zip(speakers).map(|(c, s)| format!("{c}\u{1f}{s}")).collect()
 }
 
 fn append(a: &[Vec<f64>], b: &[Vec<f64>]) -> Vec<Vec<f64>> {
@@ -265,7 +284,11 @@ pub fn train_predictor(
     on_epoch: &mut dyn FnMut(&str, &EpochLosses) -> bool,
 ) -> Result<Predictor, PipelineError> {
     let normalizer = Normalizer::fit(train.rows);
-    let x = normalizer.transform(train.rows);
+    let x = match cfg.normalization {
+        Normalization::Global => normalizer.transform(train.rows),
+        Normalization::PerCorpus => normalize_per_corpus(train),
+        Normalization::PerSpeaker => normalize_per_speaker(train),
+    };
     let mut history = Vec::new();
     let mut diagnostics = Diagnostics::default();
     let (encoder, reps) = match &cfg.representation {
@@ -347,7 +370,8 @@ pub fn train_predictor(
     }
     let tasks: [TaskModel; 2] = tasks.try_into().map_err(|_| PipelineError::NoLabels("activation"))?;
     let append_features = cfg.representation.aae().is_some_and(|a| a.append_features);
-    Ok(Predictor { normalizer, encoder, code_normalizer, tasks, history, append_features, diagnostics, calm_mean: None })
+    let normalization = cfg.normalization;
+    Ok(Predictor { normalizer, normalization, encoder, code_normalizer, tasks, history, append_features, diagnostics, calm_mean: None })
 }
 
 impl<'a> From<&'a crate::corpus::LabelledData> for LabelledSet<'a> {
@@ -395,6 +419,47 @@ mod tests {
         let speakers: Vec<String> = (0..8).map(|i| format!("s{}", i % 4)).collect();
         let grid = Grid { cs: Vec::new(), ..Grid::default() };
         assert!(matches!(super::super::train_task(&rows, &labels, &speakers, &grid), Err(ClassifyError::EmptyGrid)));
+    }
+
+    #[test]
+    fn a_model_trained_per_corpus_fits_standardised_corpora_and_labels_an_adapted_batch_like_them() {
+        // Two corpora far apart (recording chains), the activation label in features 0 and 1.
+        let mut rng = crate::model::Rng::new(5);
+        let (mut rows, mut labels, mut speakers, mut corpora) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (c, offset, gain) in [("a", 0.0, 1.0), ("b", 8.0, 3.0)] {
+            for i in 0..40 {
+                let high = i % 2 == 0;
+                rows.push(
+                    (0..6).map(|j| offset + gain * (if j < 2 && high { 1.5 } else { 0.0 } + rng.normal() * 0.4)).collect::<Vec<f64>>(),
+                );
+                labels.push([Some(high), Some(i % 4 < 2)]);
+                speakers.push(format!("{c}{}", i % 4));
+                corpora.push(c.to_string());
+            }
+        }
+        let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+        let cfg = |normalization| PipelineConfig { representation: Representation::Features, grid: Grid::default(), normalization };
+        let device = Device::flex();
+        let p = train_predictor(&set, None, &cfg(Normalization::PerCorpus), &device, &mut |_, _| true).unwrap();
+        assert_eq!(p.normalization, Normalization::PerCorpus);
+        // The normaliser one recording gets is the pooled raw one, not the identity of
+        // standardised rows.
+        assert_eq!(p.normalizer, Normalizer::fit(&rows));
+        assert!(p.normalizer.mean[0] > 3.0);
+        // A third chain, never seen: batch-adapted it lands where the standardised corpora lay.
+        let batch: Vec<Vec<f64>> = (0..40)
+            .map(|i| (0..6).map(|j| -5.0 + 0.5 * (if j < 2 && i % 2 == 0 { 1.5 } else { 0.0 } + rng.normal() * 0.4)).collect())
+            .collect();
+        let adapted = p.predict(&super::super::adapt_to(&batch, &p.normalizer));
+        let right = adapted.iter().enumerate().filter(|(i, q)| q.activation_high == (i % 2 == 0)).count();
+        assert!(right >= 36, "{right} of 40 batch-adapted rows right");
+        let unadapted = p.predict(&batch);
+        let high = unadapted.iter().filter(|q| q.activation_high).count();
+        assert!(!(5..=35).contains(&high), "unadapted, the unseen chain lands in one class ({high} of 40 high)");
+        // Per speaker: each (corpus, speaker) standardised, speakers of two corpora kept apart.
+        let ps = train_predictor(&set, None, &cfg(Normalization::PerSpeaker), &device, &mut |_, _| true).unwrap();
+        assert_eq!(ps.normalization, Normalization::PerSpeaker);
+        assert_eq!(speaker_keys(&speakers, &corpora)[0], "a\u{1f}a0");
     }
 
     #[test]

@@ -52,19 +52,7 @@ impl Normalizer {
 /// Standardises each group (e.g. speaker) with its own statistics. Uses no labels, so it may
 /// be applied to test speakers too (Eyben et al. 2016's per-speaker standardisation).
 pub fn normalize_per_group(rows: &[Vec<f64>], groups: &[String]) -> Vec<Vec<f64>> {
-    let mut out = rows.to_vec();
-    let mut names: Vec<&String> = groups.iter().collect();
-    names.sort();
-    names.dedup();
-    for g in names {
-        let idx: Vec<usize> = (0..rows.len()).filter(|&i| &groups[i] == g).collect();
-        let sub: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].clone()).collect();
-        let norm = Normalizer::fit(&sub);
-        for &i in &idx {
-            out[i] = norm.transform_row(&rows[i]);
-        }
-    }
-    out
+    per_group(rows, groups, |sub| Normalizer::fit(sub).transform(sub))
 }
 
 /// Batch adaptation: standardises `rows` by their own statistics and maps them onto
@@ -74,6 +62,27 @@ pub fn adapt_to(rows: &[Vec<f64>], target: &Normalizer) -> Vec<Vec<f64>> {
     rows.iter()
         .map(|r| own.transform_row(r).iter().zip(target.mean.iter().zip(&target.std)).map(|(z, (m, s))| m + s * z).collect())
         .collect()
+}
+
+/// [`adapt_to`] of each group (e.g. speaker) on its own.
+pub fn adapt_per_group(rows: &[Vec<f64>], groups: &[String], target: &Normalizer) -> Vec<Vec<f64>> {
+    per_group(rows, groups, |sub| adapt_to(sub, target))
+}
+
+/// `f` applied to each group's rows (in their order), the results put back in place.
+fn per_group(rows: &[Vec<f64>], groups: &[String], f: impl Fn(&[Vec<f64>]) -> Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+    let mut out = rows.to_vec();
+    let mut names: Vec<&String> = groups.iter().collect();
+    names.sort();
+    names.dedup();
+    for g in names {
+        let idx: Vec<usize> = (0..rows.len()).filter(|&i| &groups[i] == g).collect();
+        let sub: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].clone()).collect();
+        for (&i, r) in idx.iter().zip(f(&sub)) {
+            out[i] = r;
+        }
+    }
+    out
 }
 
 /// One-way ANOVA F statistic of every feature for the given class labels.

@@ -45,8 +45,9 @@ pub struct MethodArgs {
     #[arg(long)]
     pub per_speaker: bool,
     /// Normalisation before anything is fitted: global, per-speaker or per-corpus (each group by
-    /// its own label-free statistics; evaluation and cross-corpus). Default: per-speaker for
-    /// `evaluate`, global for `cross-corpus`.
+    /// its own label-free statistics). Default: per-speaker for `evaluate`, global for
+    /// `cross-corpus` and `train` (a model trained per corpus or per speaker is meant for
+    /// `label --adapt`).
     #[arg(long)]
     pub normalization: Option<Normalization>,
     /// What the decoder sees besides the code: both labels (the paper), none, activation or valence.
@@ -181,6 +182,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         recipe,
         aae: a.method.aae(a.dims, a.seed),
         grid: a.method.grid(),
+        normalization: a.method.normalization(Normalization::Global),
         device: a.method.device,
         check: a.check,
         evaluation: a.evaluation,
@@ -375,7 +377,7 @@ pub fn calibration(a: CalibrationArgs) -> anyhow::Result<ExitCode> {
         corpora: a.corpora,
         across: a.across || a.across_only,
         within: !a.across_only,
-        pipeline: crate::classify::pipeline::PipelineConfig { representation, grid: a.method.grid() },
+        pipeline: crate::classify::pipeline::PipelineConfig { representation, grid: a.method.grid(), normalization: Default::default() },
         device: a.method.device,
         cache_dir: a.method.cache_dir(),
         report: a.report,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::export::{ExportFormat, render};
 use super::{CancelToken, Event, JobError, Sink, pool, relative_name};
+use crate::classify::Normalization;
 use crate::classify::bundle::{Bundle, default_model_dir};
 use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, CSV_HEADER_SEGMENTS, LabelRow, adapt_rows, csv_line, label_file};
 use crate::classify::pipeline::Predictor;
@@ -132,6 +133,12 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
         files.into_iter().map(|f| (relative_name(&plan.input, &f), f)).filter(|(n, _)| !kept.contains_key(n)).unzip();
     let mut results = label_files(&todo, &bundle.predictor, plan.segment, plan.jobs, sink, cancel)?;
     let mut adapted = false;
+    if !plan.adapt && bundle.predictor.normalization != Normalization::Global {
+        sink.event(Event::Notice(format!(
+            "this model was trained with {} normalisation and is meant for batch-adapted labelling (--adapt); labels are unadapted",
+            bundle.predictor.normalization
+        )));
+    }
     if plan.adapt {
         let mut all: Vec<&mut LabelRow> = results.iter_mut().flatten().collect();
         adapted = adapt_rows(&mut all, &bundle.predictor);

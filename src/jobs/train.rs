@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use super::{CancelToken, Event, JobError, Sink, counts, load_pool};
-use crate::classify::Grid;
 use crate::classify::bundle::{Bundle, Metadata};
 use crate::classify::experiment::{Condition, ExperimentConfig, OutOfContext, run_experiment};
 use crate::classify::pipeline::{LabelledSet, PipelineConfig, TASKS, train_predictor};
+use crate::classify::{Grid, Normalization};
 use crate::corpus::FeatureCache;
 use crate::model::{AaeConfig, DeviceChoice, select_device};
 
@@ -53,6 +53,10 @@ pub struct TrainPlan {
     pub recipe: Recipe,
     pub aae: AaeConfig,
     pub grid: Grid,
+    /// How the training rows are standardised: global (default), per corpus or per speaker
+    /// (each group by its own label-free statistics; such a model is meant for batch-adapted
+    /// labelling, `label --adapt`).
+    pub normalization: Normalization,
     pub device: DeviceChoice,
     /// Run leave-one-speaker-out against the features-only baseline before saving.
     pub check: bool,
@@ -74,6 +78,7 @@ impl Default for TrainPlan {
             recipe: Recipe::default(),
             aae: AaeConfig::default(),
             grid: Grid::default(),
+            normalization: Normalization::Global,
             device: DeviceChoice::default(),
             check: false,
             evaluation: None,
@@ -137,7 +142,7 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
     let (device, device_name) = select_device(plan.device);
     sink.event(Event::Notice(format!("training on {} samples ({device_name})", inside.len())));
     let representation = plan.recipe.condition().representation(&plan.aae);
-    let cfg = PipelineConfig { representation: representation.clone(), grid: plan.grid.clone() };
+    let cfg = PipelineConfig { representation: representation.clone(), grid: plan.grid.clone(), normalization: plan.normalization };
     let epochs = plan.aae.epochs.max(1);
     let stages = if enrich { 2.0 } else { 1.0 };
     let span = if plan.check { 0.4 } else { 0.78 };
