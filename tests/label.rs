@@ -140,17 +140,23 @@ fn segments_of_one_long_file_are_the_same_on_one_core_and_two() {
     }
 }
 
-/// 24 synthetic vowels whose pitch and loudness vary, so a batch has spread to adapt by.
+/// `n` synthetic vowels whose pitch and loudness vary, so a batch has spread to adapt by.
 fn varied_folder(n: usize) -> tempfile::TempDir {
-    use valar::audio::synth::{self, Pulses};
     let d = tempfile::tempdir().unwrap();
+    varied_into(d.path(), n, 100.0);
+    d
+}
+
+/// [`varied_folder`]'s vowels into `dir`, their pitch starting at `f0` Hz.
+fn varied_into(dir: &Path, n: usize, f0: f64) {
+    use valar::audio::synth::{self, Pulses};
+    std::fs::create_dir_all(dir).unwrap();
     for i in 0..n {
-        let f0 = 100.0 + 12.0 * i as f64;
+        let f0 = f0 + 12.0 * i as f64;
         let p = Pulses { f0_start: f0, f0_end: f0 * 1.1, jitter: 0.01, shimmer: 0.04, amp: 1.0 };
         let x = synth::vowel(16_000, 1.0, p, &[(700.0, 90.0), (1220.0, 110.0), (2600.0, 160.0)], 0.1 + 0.03 * i as f64);
-        valar::audio::write_wav(&d.path().join(format!("v{i:02}.wav")), &x, 16_000).unwrap();
+        valar::audio::write_wav(&dir.join(format!("v{i:02}.wav")), &x, 16_000).unwrap();
     }
-    d
 }
 
 #[test]
@@ -177,6 +183,36 @@ fn adapt_standardises_by_the_batch_and_refuses_small_batches() {
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("not adapted: batch adaptation needs at least 20 analysable files (this batch has 5)"), "{err}");
+}
+
+/// The per-speaker route: each folder (one per speaker) adapted by its own statistics is what
+/// adapting that folder alone gives; a folder too small to adapt keeps its unadapted labels.
+#[test]
+fn adapt_per_folder_adapts_each_folder_alone_and_names_those_too_small() {
+    let d = tempfile::tempdir().unwrap();
+    let speakers = d.path().join("speakers");
+    varied_into(&speakers.join("low"), 24, 90.0);
+    varied_into(&speakers.join("high"), 24, 180.0);
+    varied_into(&speakers.join("few"), 5, 120.0);
+    let all = d.path().join("all.csv");
+    let o = valar(&["label", "--adapt-per-folder", "-o"], &[&all, &speakers]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("adapted per folder: 2 folders by their own statistics, 1 too small"), "{err}");
+    assert!(err.contains("not adapted: 1 folder with fewer than 20 analysable files (few)"), "{err}");
+    let all = rows(&all);
+    assert_eq!(all.len(), 53);
+    let of = |folder: &str| -> Vec<Vec<String>> {
+        all.iter()
+            .filter_map(|r| r[0].strip_prefix(&format!("{folder}/")).map(|n| [vec![n.to_string()], r[1..].to_vec()].concat()))
+            .collect()
+    };
+    for (folder, args) in [("low", &["label", "--adapt", "-o"][..]), ("high", &["label", "--adapt", "-o"]), ("few", &["label", "-o"])] {
+        let alone = d.path().join(format!("{folder}.csv"));
+        assert!(valar(args, &[&alone, &speakers.join(folder)]).status.success());
+        assert_eq!(of(folder), rows(&alone), "{folder}");
+    }
+    assert_ne!(of("low")[..5], of("high")[..5], "the folders were adapted apart");
 }
 
 #[test]

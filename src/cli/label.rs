@@ -40,6 +40,11 @@ pub struct LabelArgs {
     /// labelled (needs at least 20 files or segments; assumes they are not all one emotion).
     #[arg(long)]
     pub adapt: bool,
+    /// Adapt each folder's recordings by their own statistics (recordings sorted into one
+    /// folder per speaker: the per-speaker route; each folder needs at least 20 files or
+    /// segments).
+    #[arg(long)]
+    pub adapt_per_folder: bool,
 }
 
 pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
@@ -52,6 +57,7 @@ pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
         jobs: a.jobs,
         resume: a.resume,
         adapt: a.adapt,
+        adapt_per_folder: a.adapt_per_folder,
     };
     let t0 = Instant::now();
     let progress = Progress::new("labelling");
@@ -69,8 +75,12 @@ pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
         if plan.resume { format!(", {} already present", r.kept) } else { String::new() },
         if r.failed > 0 { format!(", {} with errors", r.failed) } else { String::new() }
     );
-    if r.adapted {
-        eprintln!("batch-adapted: features standardised by this batch's statistics");
+    match r.folders {
+        Some((done, short)) => {
+            eprintln!("adapted per folder: {done} folder{} by their own statistics, {short} too small", if done == 1 { "" } else { "s" })
+        }
+        None if r.adapted => eprintln!("batch-adapted: features standardised by this batch's statistics"),
+        None => {}
     }
     Ok(if r.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -35,6 +35,10 @@ pub struct LabelPlan {
     /// labelled (at least [`ADAPT_MIN_ROWS`] files or segments; it assumes the batch is not
     /// all one emotion).
     pub adapt: bool,
+    /// Adapt each folder's recordings by their own statistics instead of the whole batch's:
+    /// the per-speaker route, for recordings sorted into one folder per speaker (each needs at
+    /// least [`ADAPT_MIN_ROWS`] files or segments; it implies `adapt`).
+    pub adapt_per_folder: bool,
 }
 
 impl Default for LabelPlan {
@@ -48,6 +52,7 @@ impl Default for LabelPlan {
             jobs: None,
             resume: false,
             adapt: false,
+            adapt_per_folder: false,
         }
     }
 }
@@ -63,8 +68,11 @@ pub struct Labelled {
     pub kept: usize,
     /// Seconds of audio labelled.
     pub audio_s: f64,
-    /// Whether batch adaptation was applied (asked for and enough rows).
+    /// Whether batch adaptation was applied (asked for and enough rows; per folder: to at
+    /// least one folder).
     pub adapted: bool,
+    /// Per-folder adaptation: folders adapted, and folders left unadapted (too few rows).
+    pub folders: Option<(usize, usize)>,
 }
 
 /// Checks a segment length.
@@ -133,19 +141,46 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
         files.into_iter().map(|f| (relative_name(&plan.input, &f), f)).filter(|(n, _)| !kept.contains_key(n)).unzip();
     let mut results = label_files(&todo, &bundle.predictor, plan.segment, plan.jobs, sink, cancel)?;
     let mut adapted = false;
-    if !plan.adapt && bundle.predictor.normalization != Normalization::Global {
+    let mut folders = None;
+    let adapt = plan.adapt || plan.adapt_per_folder;
+    if !adapt && bundle.predictor.normalization != Normalization::Global {
         sink.event(Event::Notice(format!(
-            "this model was trained with {} normalisation and is meant for batch-adapted labelling (--adapt); labels are unadapted",
+            "this model was trained with {} normalisation and is meant for adapted labelling (--adapt or --adapt-per-folder); labels are unadapted",
             bundle.predictor.normalization
         )));
     }
-    if plan.adapt {
+    let unit = if plan.segment.is_some() { "segments" } else { "files" };
+    if plan.adapt_per_folder {
+        // Files grouped by the folder they are in (relative to the input).
+        let mut groups: BTreeMap<&str, Vec<&mut LabelRow>> = BTreeMap::new();
+        for (name, rows) in names.iter().zip(results.iter_mut()) {
+            let folder = name.rsplit_once('/').map_or("", |(f, _)| f);
+            groups.entry(folder).or_default().extend(rows.iter_mut());
+        }
+        let (mut done, mut short) = (0, Vec::new());
+        for (folder, mut rows) in groups {
+            if adapt_rows(&mut rows, &bundle.predictor) {
+                done += 1;
+            } else {
+                short.push(if folder.is_empty() { "." } else { folder });
+            }
+        }
+        if !short.is_empty() {
+            sink.event(Event::Notice(format!(
+                "not adapted: {} folder{} with fewer than {ADAPT_MIN_ROWS} analysable {unit} ({}); their labels are unadapted",
+                short.len(),
+                if short.len() == 1 { "" } else { "s" },
+                short.join(", ")
+            )));
+        }
+        adapted = done > 0;
+        folders = Some((done, short.len()));
+    } else if plan.adapt {
         let mut all: Vec<&mut LabelRow> = results.iter_mut().flatten().collect();
         adapted = adapt_rows(&mut all, &bundle.predictor);
         if !adapted {
             sink.event(Event::Notice(format!(
-                "not adapted: batch adaptation needs at least {ADAPT_MIN_ROWS} analysable {} (this batch has {}); labels are unadapted",
-                if plan.segment.is_some() { "segments" } else { "files" },
+                "not adapted: batch adaptation needs at least {ADAPT_MIN_ROWS} analysable {unit} (this batch has {}); labels are unadapted",
                 all.iter().filter(|r| r.functionals.is_some()).count()
             )));
         }
@@ -170,7 +205,7 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
             crate::fsutil::write_atomic(&target, |w| w.write_all(text.as_bytes())).map_err(JobError::io(&target))?;
         }
         if !export_dir {
-            return Ok(Labelled { files: results.len(), failed, kept: kept_before, audio_s, adapted });
+            return Ok(Labelled { files: results.len(), failed, kept: kept_before, audio_s, adapted, folders });
         }
     }
     crate::fsutil::write_atomic(&csv_path, |w| {
@@ -183,5 +218,5 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
         Ok(())
     })
     .map_err(JobError::io(&csv_path))?;
-    Ok(Labelled { files: results.len(), failed, kept: kept_before, audio_s, adapted })
+    Ok(Labelled { files: results.len(), failed, kept: kept_before, audio_s, adapted, folders })
 }
