@@ -3,7 +3,7 @@
 //! valence over time (segments), aligned above its F0 and loudness contours, its trail on the
 //! plane, and exports of its segments for Praat, ELAN and Audacity.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crossbeam_channel::Receiver;
 
@@ -151,6 +151,8 @@ pub struct FilesTab {
     pub path_input: String,
     /// Batch adaptation: the features standardised by this table's own statistics.
     pub adapt: bool,
+    /// Adaptation per folder (recordings sorted one folder per speaker), not per table.
+    pub adapt_per_folder: bool,
     /// How the selected file's timeline is segmented.
     pub segments: Segments,
     /// Playback of the selected file (or of one of its segments), and the file's row index.
@@ -168,6 +170,7 @@ impl Default for FilesTab {
             detail_rx: None,
             path_input: String::new(),
             adapt: false,
+            adapt_per_folder: false,
             segments: Segments::Auto,
             player: None,
         }
@@ -249,20 +252,36 @@ impl FilesTab {
     }
 
     /// Re-predicts every labelled row from its functionals, batch-adapted when `adapt` is on
-    /// and the table has enough rows (otherwise unadapted, and says so).
+    /// and the table (or, per folder, each folder) has enough rows; otherwise unadapted, and
+    /// says so.
     pub fn apply_adaptation(&mut self, model: &ActiveModel, notes: &mut Vec<Message>) {
         let predictor = &model.predictor;
-        let mut rows: Vec<&mut LabelRow> = self.rows.iter_mut().filter_map(|r| r.result.as_mut()).collect();
-        let adapted = self.adapt && adapt_rows(&mut rows, predictor);
-        if !adapted {
+        // The rows adapted together: the whole table, or each folder's.
+        let mut groups: std::collections::BTreeMap<Option<PathBuf>, Vec<&mut LabelRow>> = Default::default();
+        for r in &mut self.rows {
+            let key = if self.adapt_per_folder { r.path.parent().map(Path::to_path_buf) } else { None };
+            if let Some(l) = r.result.as_mut() {
+                groups.entry(key).or_default().push(l);
+            }
+        }
+        let mut short = 0;
+        for (_, mut rows) in groups {
+            if self.adapt && adapt_rows(&mut rows, predictor) {
+                continue;
+            }
+            short += 1;
             for r in rows {
                 if let Some(f) = &r.functionals {
                     r.prediction = predictor.predict(&[f.to_vec()]).first().copied();
                 }
             }
         }
-        if self.adapt && !adapted {
-            notes.push(Message::Notice(format!("batch adaptation needs at least {ADAPT_MIN_ROWS} labelled files: labels are unadapted")));
+        if self.adapt && short > 0 {
+            notes.push(Message::Notice(if self.adapt_per_folder {
+                format!("adaptation needs at least {ADAPT_MIN_ROWS} labelled files per folder: {short} folder(s) are unadapted")
+            } else {
+                format!("batch adaptation needs at least {ADAPT_MIN_ROWS} labelled files: labels are unadapted")
+            }));
         }
     }
 
@@ -447,7 +466,10 @@ impl FilesTab {
                 .on_hover_text(format!(
                     "Standardise the features by this table's own statistics (needs at least {ADAPT_MIN_ROWS} files; assumes they are not all one emotion)"
                 ));
-            if adapt.changed()
+            let per_folder = ui
+                .add_enabled(self.job.is_none() && self.adapt, egui::Checkbox::new(&mut self.adapt_per_folder, "per folder"))
+                .on_hover_text("Adapt each folder's files by their own statistics: for recordings sorted into one folder per speaker");
+            if (adapt.changed() || per_folder.changed())
                 && let Some(m) = model
             {
                 self.apply_adaptation(m, notes);
