@@ -844,7 +844,7 @@ mod tests {
     #[test]
     fn valleys_across_a_word_boundary() {
         // Peaks at 10, 64 and 130 (bins 61..=63, 65..=66 and 127..=129 stay near them).
-        let mut a: Vec<f64> = (0..140).map(|i| 1.0 + [10, 64, 130].iter().any(|&p| p == i) as u8 as f64).collect();
+        let mut a: Vec<f64> = (0..140).map(|i| 1.0 + [10, 64, 130].contains(&i) as u8 as f64).collect();
         a[0] = 0.5;
         let mut want = a.clone();
         enhance_peaks_by_list(&mut want);
