@@ -65,10 +65,9 @@ def test_functionals_match_the_corpora_reference_csvs(shared):
 def test_native_rates_encodings_and_stereo_match_opensmile(shared, tmp_path, rate, encoding):
     """Corpus speech made with sox at 8, 44.1 and 48 kHz as 16-bit, 24-bit and float WAV, a
     third of it stereo with different channels, against the opensmile package at the file's
-    own rate (for stereo, its mean of both channels: channels=[0, 1], mixdown=True)."""
+    own rate, as it comes (a stereo file: channel 0, which valar takes too)."""
     files = corpus_files(shared, "emodb", 6) + corpus_files(shared, "ravdess", 6)
-    mono = opensmile.Smile(opensmile.FeatureSet.eGeMAPSv02, opensmile.FeatureLevel.Functionals)
-    both = opensmile.Smile(opensmile.FeatureSet.eGeMAPSv02, opensmile.FeatureLevel.Functionals, channels=[0, 1], mixdown=True)
+    reference = opensmile.Smile(opensmile.FeatureSet.eGeMAPSv02, opensmile.FeatureLevel.Functionals)
     made, refs = [], []
     for i, f in enumerate(files):
         out = tmp_path / f"{i:02d}-{rate}.wav"
@@ -76,7 +75,7 @@ def test_native_rates_encodings_and_stereo_match_opensmile(shared, tmp_path, rat
         remix = ["remix", "1", "1v0.6"] if stereo else []
         subprocess.run(["sox", "-R", str(f), *encoding, "-r", str(rate), str(out), "vol", "0.8", *remix], check=True)
         made.append(str(out))
-        refs.append((both if stereo else mono).process_file(str(out)))
+        refs.append(reference.process_file(str(out)))
     ours = valar.Smile().process_files(made)
     ref = pd.concat(refs)
     assert list(ours.index.get_level_values("file")) == list(ref.index.get_level_values("file"))
@@ -163,13 +162,19 @@ def test_every_dtype_and_layout(speech):
     np.testing.assert_array_equal(smile.process_signal(x32, fs).to_numpy(), from_file)
     np.testing.assert_array_equal(smile.process_signal(x32.astype(np.float64), fs).to_numpy(), from_file)
     assert np.isfinite(from_file).all() and from_file[0, 0] > 20  # a real F0 mean, not 0
-    # (channels, samples): identical channels mix to the same signal; channels= picks one.
-    stereo = np.stack([x16, x16])
-    np.testing.assert_array_equal(smile.process_signal(stereo, fs).to_numpy(), from_file)
+    # (channels, samples): channel 0 by default, as opensmile; channels= picks another;
+    # identical channels mixed down are the same signal.
+    first = np.stack([x16, np.zeros_like(x16)])
+    np.testing.assert_array_equal(smile.process_signal(first, fs).to_numpy(), from_file)
     other = np.stack([np.zeros_like(x16), x16])
     np.testing.assert_array_equal(valar.Smile(channels=1).process_signal(other, fs).to_numpy(), from_file)
+    both = valar.Smile(channels=[0, 1], mixdown=True)
+    np.testing.assert_array_equal(both.process_signal(np.stack([x16, x16]), fs).to_numpy(), from_file)
     with pytest.raises(ValueError, match="channels"):
-        valar.Smile(mixdown=False).process_signal(other, fs)
+        valar.Smile(channels=[0, 1]).process_signal(other, fs)
+    # Files are read at their first channel; a selection asking for more is refused, not ignored.
+    with pytest.raises(ValueError, match="first channel"):
+        both.process_file(str(f))
     with pytest.raises(TypeError):
         smile.process_signal(x16.astype(np.complex64), fs)
 

@@ -78,7 +78,8 @@ class Labeller:
         return self._frame([rows], [path])
 
     def process_signal(self, signal: np.ndarray, sampling_rate: int, *, file: Optional[str] = None) -> pd.DataFrame:
-        """Labels of a signal: shape (samples,) or (channels, samples), any common dtype."""
+        """Labels of a signal: shape (samples,) or (channels, samples), any common dtype; of
+        several channels the first is labelled, as of a file."""
         rate = _signal.check_rate(sampling_rate)
         x = _signal.mono_float32(signal)
         return self._frame([self._core.label_signal(x.tobytes(), rate, self.segment)], [file])

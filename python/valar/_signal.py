@@ -39,10 +39,11 @@ def timedelta(s: Union[float, np.ndarray]) -> Union[pd.Timedelta, pd.TimedeltaIn
     return pd.to_timedelta(s, unit="s")
 
 
-def mono_float32(signal, channels=None, mixdown: bool = True) -> np.ndarray:
+def mono_float32(signal, channels=0, mixdown: bool = False) -> np.ndarray:
     """Mono unit-scale float32 samples from a (samples,) or (channels, samples) array of
-    float32, float64, int8/16/32 or uint8: integers scaled as PCM, channels averaged in
-    float64, as valar's decoder does with a file."""
+    float32, float64, int8/16/32 or uint8: integers scaled as PCM. As in opensmile, channel 0
+    by default (valar's decoder takes a file's first channel too); with ``mixdown``, the
+    selected channels averaged in float64."""
     x = np.asarray(signal)
     if x.ndim == 1:
         x = x[np.newaxis, :]

@@ -51,9 +51,11 @@ class Smile:
     the same ``process_*`` methods, and DataFrames with the same index (``file``, ``start``,
     ``end`` as Timedeltas) and column names.
 
-    Differences: ``channels=None`` and ``mixdown=True`` by default, so a multichannel signal
-    is averaged to mono as ``valar extract`` does with files (opensmile takes channel 0); files
-    are always averaged to mono; ``num_workers`` files are analysed in parallel by Rust threads.
+    Channels as in opensmile: channel 0 by default (``channels=0, mixdown=False``), as
+    ``valar extract`` takes a file's first channel; ``channels=[0, 1], mixdown=True`` averages
+    a signal's channels. Files are always read at their first channel (another selection
+    raises ``ValueError``: read the samples and use ``process_signal``). ``num_workers`` files
+    are analysed in parallel by Rust threads.
     """
 
     def __init__(
@@ -61,8 +63,8 @@ class Smile:
         feature_set: Union[str, FeatureSet] = FeatureSet.eGeMAPSv02,
         feature_level: Union[str, FeatureLevel] = FeatureLevel.Functionals,
         *,
-        channels: Union[int, Sequence[int], None] = None,
-        mixdown: bool = True,
+        channels: Union[int, Sequence[int], None] = 0,
+        mixdown: bool = False,
         num_workers: Optional[int] = 1,
         **unsupported,
     ):
@@ -110,6 +112,15 @@ class Smile:
         index = pd.MultiIndex.from_arrays(arrays, names=names)
         return pd.DataFrame(values.copy(), index=index, columns=self.feature_names)
 
+    def _first_channel_of_files(self) -> None:
+        """Files are read at their first channel: refuse a selection that asks for more."""
+        first = self.channels in (0, [0], (0,)) or (self.channels is None and not self.mixdown)
+        if not first:
+            raise ValueError(
+                f"valar reads a file's first channel (opensmile's default), not channels={self.channels!r} "
+                f"with mixdown={self.mixdown}: read the samples (e.g. with soundfile) and use process_signal"
+            )
+
     # -- the opensmile-python interface ------------------------------------------------------
     def process_signal(
         self,
@@ -134,6 +145,7 @@ class Smile:
     def process_file(self, file: str, *, start: Time = None, end: Time = None, root: Optional[str] = None) -> pd.DataFrame:
         """Features of one file (WAV, FLAC, OGG/Vorbis, MP3 at 8–192 kHz) at its own rate;
         ``start``/``end`` analyse an excerpt."""
+        self._first_channel_of_files()
         path = _signal.join_root([file], root)[0]
         a, b = _signal.seconds(start), _signal.seconds(end)
         result = _valar.extract_file(path, self._lld, a, b)
@@ -148,6 +160,7 @@ class Smile:
         root: Optional[str] = None,
     ) -> pd.DataFrame:
         """Features of many files, in order (``num_workers`` at a time)."""
+        self._first_channel_of_files()
         paths = _signal.join_root(files, root)
         starts = _signal.per_file(starts, len(paths), "starts")
         ends = _signal.per_file(ends, len(paths), "ends")

@@ -8,7 +8,9 @@
 //! below 16 bits, as they do in openSMILE — without it, 24-bit and float WAVs differed from
 //! openSMILE on about 50 of the 88 functionals. Samples at or beyond full scale saturate
 //! (numpy's cast in opensmile-python wraps them around instead). NaN and infinities pass
-//! through, for the caller to refuse. Channels are averaged first.
+//! through, for the caller to refuse. Of several channels the first is analysed, as
+//! opensmile-python does by default (`channels=0, mixdown=False`), so a stereo file gives the
+//! reference's numbers even when its channels differ.
 //! WAV goes through `hound` (8/16/24/32-bit integer, 32-bit float); everything else (FLAC,
 //! OGG/Vorbis, MP3, and WAV variants hound rejects) through `symphonia`.
 
@@ -27,8 +29,9 @@ use symphonia::core::meta::MetadataOptions;
 use super::AudioError;
 
 /// Bumped whenever decoded samples can change (feature caches are keyed by it): 2 puts every
-/// format on openSMILE's 16-bit grid.
-pub const DECODER_VERSION: u32 = 2;
+/// format on openSMILE's 16-bit grid; 3 takes a multichannel file's first channel instead of
+/// the channels' mean.
+pub const DECODER_VERSION: u32 = 3;
 
 /// Gain that maps a full-scale integer to openSMILE's 1/32767 convention.
 const OPENSMILE_GAIN: f64 = 32768.0 / 32767.0;
@@ -47,7 +50,7 @@ pub use valar_egemaps::{MAX_RATE, MIN_RATE};
 /// Extensions the folder walkers treat as audio.
 pub const AUDIO_EXTENSIONS: [&str; 5] = ["wav", "flac", "ogg", "mp3", "oga"];
 
-/// Decoded mono audio.
+/// Decoded mono audio: a file's first channel.
 #[derive(Debug, Clone)]
 pub struct Audio {
     pub samples: Vec<f32>,
@@ -83,7 +86,7 @@ pub fn is_audio_path(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).map(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())).unwrap_or(false)
 }
 
-/// Decodes a whole file to mono at its native rate.
+/// Decodes a whole file's first channel at its native rate.
 pub fn decode_file(path: &Path) -> Result<(Audio, AudioInfo), AudioError> {
     let mut samples = Vec::new();
     let info = stream_file(path, 1 << 16, |block, _rate| {
@@ -93,7 +96,7 @@ pub fn decode_file(path: &Path) -> Result<(Audio, AudioInfo), AudioError> {
     Ok((Audio { samples, sample_rate: info.sample_rate }, info))
 }
 
-/// Decodes `path` block by block (mono, native rate) into `sink(block, sample_rate)`, in
+/// Decodes `path` block by block (its first channel, native rate) into `sink(block, sample_rate)`, in
 /// blocks of about `block_frames`, so arbitrarily long files need bounded memory. `sink`
 /// returns `false` to stop early. Returns the file's description.
 pub fn stream_file(path: &Path, block_frames: usize, mut sink: impl FnMut(&[f32], u32) -> bool) -> Result<AudioInfo, AudioError> {
@@ -145,15 +148,11 @@ fn check_rate(path: &Path, rate: u32) -> Result<(), AudioError> {
     if (MIN_RATE..=MAX_RATE).contains(&rate) { Ok(()) } else { Err(AudioError::Rate { path: path.to_path_buf(), rate }) }
 }
 
-/// Mixes interleaved frames to mono into `out`: the channels' mean at unit scale (each sample
-/// times `unit`), on openSMILE's grid ([`on_opensmile_grid`]).
-fn mix_into<T: Copy>(interleaved: &[T], channels: usize, unit: f64, to_f64: impl Fn(T) -> f64, out: &mut Vec<f32>) {
+/// The first channel of interleaved frames into `out`, at unit scale (each sample times
+/// `unit`), on openSMILE's grid ([`on_opensmile_grid`]).
+fn first_channel_into<T: Copy>(interleaved: &[T], channels: usize, unit: f64, to_f64: impl Fn(T) -> f64, out: &mut Vec<f32>) {
     out.clear();
-    let norm = unit / channels as f64;
-    for frame in interleaved.chunks_exact(channels) {
-        let sum: f64 = frame.iter().map(|&s| to_f64(s)).sum();
-        out.push(on_opensmile_grid(sum * norm));
-    }
+    out.extend(interleaved.chunks_exact(channels).map(|frame| on_opensmile_grid(to_f64(frame[0]) * unit)));
 }
 
 /// Bytes each sample occupies in a WAV file's data chunk (its fmt chunk's block align over
@@ -269,7 +268,7 @@ fn stream_wav_hound(path: &Path, block_frames: usize, sink: &mut impl FnMut(&[f3
                     break;
                 }
                 let whole = buf.len() / channels * channels;
-                mix_into(&buf[..whole], channels, $gain, |v| v as f64, &mut out);
+                first_channel_into(&buf[..whole], channels, $gain, |v| v as f64, &mut out);
                 frames += out.len() as u64;
                 if !sink(&out, spec.sample_rate) {
                     break;
@@ -300,7 +299,7 @@ fn stream_wav_hound(path: &Path, block_frames: usize, sink: &mut impl FnMut(&[f3
                 buf.extend(bytes[..got].as_chunks::<2>().0.iter().map(|b| i16::from_le_bytes(*b)));
                 read += buf.len() as u64;
                 let whole = buf.len() / channels * channels;
-                mix_into(&buf[..whole], channels, 1.0 / 32768.0, |v| v as f64, &mut out);
+                first_channel_into(&buf[..whole], channels, 1.0 / 32768.0, |v| v as f64, &mut out);
                 frames += out.len() as u64;
                 if !sink(&out, spec.sample_rate) {
                     break;
@@ -395,7 +394,7 @@ fn stream_symphonia(path: &Path, block_frames: usize, sink: &mut impl FnMut(&[f3
         check_rate(path, rate)?;
         interleaved.resize(buf.samples_interleaved(), 0.0);
         buf.copy_to_slice_interleaved(&mut interleaved);
-        mix_into(&interleaved, channels, 1.0, |v| v as f64, &mut mono);
+        first_channel_into(&interleaved, channels, 1.0, |v| v as f64, &mut mono);
         if !stopped {
             for chunk in mono.chunks(block_frames) {
                 pending.extend_from_slice(chunk);

@@ -1,6 +1,6 @@
 //! Live audio: the microphone (cpal) and a file played in real time, behind one interface.
 //!
-//! Microphone path: cpal's audio callback mixes each block to mono and pushes it into a
+//! Microphone path: cpal's audio callback takes each block's first channel and pushes it into a
 //! lock-free single-producer ring buffer (`rtrb`) — no locks, no allocation, no I/O in the
 //! callback. A worker thread drains the ring, resamples to 16 kHz and sends [`LiveEvent`]s
 //! over a channel. Over-runs (ring full, or the driver's xrun) and a lost device reach the
@@ -301,18 +301,14 @@ where
     f32: FromSample<T>,
 {
     let status_err = status.clone();
-    let inv = 1.0 / channels as f32;
     device
         .build_input_stream::<T, _, _>(
             *config,
             move |data: &[T], _| {
-                // Real-time context: atomics and the lock-free ring only.
+                // Real-time context: atomics and the lock-free ring only. The first channel is
+                // analysed, as a file's is.
                 for frame in data.chunks_exact(channels) {
-                    let mut sum = 0.0f32;
-                    for &s in frame {
-                        sum += s.to_sample::<f32>();
-                    }
-                    if producer.push(sum * inv).is_err() {
+                    if producer.push(frame[0].to_sample::<f32>()).is_err() {
                         status.dropped.fetch_add(1, Ordering::Relaxed);
                     }
                 }
