@@ -215,6 +215,34 @@ fn adapt_per_folder_adapts_each_folder_alone_and_names_those_too_small() {
     assert_ne!(of("low")[..5], of("high")[..5], "the folders were adapted apart");
 }
 
+/// The grouped adaptation the CLI and the Files tab share: each group adapted alone, exactly as
+/// `adapt_rows` adapts it; a small group predicted plain (even over a prediction made before).
+#[test]
+fn adapt_groups_adapts_each_group_alone_and_predicts_small_ones_plain() {
+    use valar::classify::bundle::Bundle;
+    use valar::classify::label::{AdaptedGroups, adapt_groups, adapt_rows, label_file};
+    let d = tempfile::tempdir().unwrap();
+    varied_into(&d.path().join("big"), 24, 90.0);
+    varied_into(&d.path().join("small"), 5, 150.0);
+    let bundle = Bundle::load(&root().join("models/default"), &burn::tensor::Device::flex()).unwrap();
+    let p = &bundle.predictor;
+    let label = |folder: &str, n: usize| -> Vec<valar::classify::label::LabelRow> {
+        (0..n).flat_map(|i| label_file(&d.path().join(folder).join(format!("v{i:02}.wav")), p, None, 1)).collect()
+    };
+    let (mut big, mut small) = (label("big", 24), label("small", 5));
+    let plain_big: Vec<_> = big.iter().map(|r| r.prediction).collect();
+    let plain_small: Vec<_> = small.iter().map(|r| r.prediction).collect();
+    let mut alone = big.clone();
+    assert!(adapt_rows(&mut alone.iter_mut().collect::<Vec<_>>(), p));
+    // A stale prediction in the small group (as a table adapted before holds) is replaced.
+    small[0].prediction = alone[0].prediction;
+    let keyed = big.iter_mut().map(|r| ("big", r)).chain(small.iter_mut().map(|r| ("small", r)));
+    assert_eq!(adapt_groups(keyed, p), AdaptedGroups { adapted: 1, too_small: vec!["small"] });
+    assert_eq!(big.iter().map(|r| r.prediction).collect::<Vec<_>>(), alone.iter().map(|r| r.prediction).collect::<Vec<_>>());
+    assert_ne!(big.iter().map(|r| r.prediction).collect::<Vec<_>>(), plain_big, "the big group was adapted");
+    assert_eq!(small.iter().map(|r| r.prediction).collect::<Vec<_>>(), plain_small);
+}
+
 #[test]
 fn silence_gets_no_labels_but_a_no_speech_reason() {
     let d = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@ use crossbeam_channel::Receiver;
 
 use super::plane::{plane, to_plane};
 use super::{ActiveModel, Message, Notifier, TabContext, View};
-use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, LabelRow, activation_word, adapt_rows, csv_line, label_file, valence_word};
+use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, LabelRow, activation_word, adapt_groups, csv_line, label_file, valence_word};
 use crate::classify::pipeline::Predictor;
 use crate::egemaps::{self, Rate};
 use crate::jobs::export::{ExportFormat, render};
@@ -256,28 +256,23 @@ impl FilesTab {
     /// says so.
     pub fn apply_adaptation(&mut self, model: &ActiveModel, notes: &mut Vec<Message>) {
         let predictor = &model.predictor;
-        // The rows adapted together: the whole table, or each folder's.
-        let mut groups: std::collections::BTreeMap<Option<PathBuf>, Vec<&mut LabelRow>> = Default::default();
-        for r in &mut self.rows {
-            let key = if self.adapt_per_folder { r.path.parent().map(Path::to_path_buf) } else { None };
-            if let Some(l) = r.result.as_mut() {
-                groups.entry(key).or_default().push(l);
-            }
-        }
-        let mut short = 0;
-        for (_, mut rows) in groups {
-            if self.adapt && adapt_rows(&mut rows, predictor) {
-                continue;
-            }
-            short += 1;
-            for r in rows {
+        let per_folder = self.adapt_per_folder;
+        let labelled = self.rows.iter_mut().filter_map(|r| {
+            // The rows adapted together: the whole table, or each folder's.
+            let key = if per_folder { r.path.parent().map(Path::to_path_buf) } else { None };
+            r.result.as_mut().map(|l| (key, l))
+        });
+        if !self.adapt {
+            for (_, r) in labelled {
                 if let Some(f) = &r.functionals {
                     r.prediction = predictor.predict(&[f.to_vec()]).first().copied();
                 }
             }
+            return;
         }
-        if self.adapt && short > 0 {
-            notes.push(Message::Notice(if self.adapt_per_folder {
+        let short = adapt_groups(labelled, predictor).too_small.len();
+        if short > 0 {
+            notes.push(Message::Notice(if per_folder {
                 format!("adaptation needs at least {ADAPT_MIN_ROWS} labelled files per folder: {short} folder(s) are unadapted")
             } else {
                 format!("batch adaptation needs at least {ADAPT_MIN_ROWS} labelled files: labels are unadapted")

@@ -211,6 +211,37 @@ pub fn adapt_rows(rows: &mut [&mut LabelRow], predictor: &Predictor) -> bool {
     true
 }
 
+/// What [`adapt_groups`] did: how many groups it adapted, and the keys of those too small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdaptedGroups<K> {
+    pub adapted: usize,
+    pub too_small: Vec<K>,
+}
+
+/// Batch adaptation group by group (a folder per speaker, or the whole batch under one key):
+/// each group's rows are adapted by their own statistics ([`adapt_rows`]); a group under
+/// [`ADAPT_MIN_ROWS`] rows with functionals is predicted unadapted and its key returned.
+pub fn adapt_groups<'a, K: Ord>(rows: impl IntoIterator<Item = (K, &'a mut LabelRow)>, predictor: &Predictor) -> AdaptedGroups<K> {
+    let mut groups: std::collections::BTreeMap<K, Vec<&'a mut LabelRow>> = Default::default();
+    for (key, row) in rows {
+        groups.entry(key).or_default().push(row);
+    }
+    let mut done = AdaptedGroups { adapted: 0, too_small: Vec::new() };
+    for (key, mut rows) in groups {
+        if adapt_rows(&mut rows, predictor) {
+            done.adapted += 1;
+            continue;
+        }
+        for r in rows {
+            if let Some(f) = &r.functionals {
+                r.prediction = predictor.predict(&[f.to_vec()]).first().copied();
+            }
+        }
+        done.too_small.push(key);
+    }
+    done
+}
+
 /// The text of a label: `high`/`low`, `positive`/`negative`.
 pub fn activation_word(high: bool) -> &'static str {
     if high { "high" } else { "low" }

@@ -9,7 +9,7 @@ use super::export::{ExportFormat, render};
 use super::{CancelToken, Event, JobError, Sink, pool, relative_name};
 use crate::classify::Normalization;
 use crate::classify::bundle::{Bundle, default_model_dir};
-use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, CSV_HEADER_SEGMENTS, LabelRow, adapt_rows, csv_line, label_file};
+use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, CSV_HEADER_SEGMENTS, LabelRow, adapt_groups, csv_line, label_file};
 use crate::classify::pipeline::Predictor;
 use crate::model::{DeviceChoice, select_device};
 
@@ -150,38 +150,29 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
         )));
     }
     let unit = if plan.segment.is_some() { "segments" } else { "files" };
-    if plan.adapt_per_folder {
-        // Files grouped by the folder they are in (relative to the input).
-        let mut groups: BTreeMap<&str, Vec<&mut LabelRow>> = BTreeMap::new();
-        for (name, rows) in names.iter().zip(results.iter_mut()) {
-            let folder = name.rsplit_once('/').map_or("", |(f, _)| f);
-            groups.entry(folder).or_default().extend(rows.iter_mut());
-        }
-        let (mut done, mut short) = (0, Vec::new());
-        for (folder, mut rows) in groups {
-            if adapt_rows(&mut rows, &bundle.predictor) {
-                done += 1;
-            } else {
-                short.push(if folder.is_empty() { "." } else { folder });
+    if adapt {
+        // Rows grouped by the folder their file is in (relative to the input), or all as one.
+        let keyed = names.iter().zip(results.iter_mut()).flat_map(|(name, rows)| {
+            let folder = if plan.adapt_per_folder { name.rsplit_once('/').map_or(".", |(f, _)| f) } else { "" };
+            rows.iter_mut().map(move |r| (folder, r))
+        });
+        let done = adapt_groups(keyed, &bundle.predictor);
+        adapted = done.adapted > 0;
+        let short = &done.too_small;
+        if plan.adapt_per_folder {
+            if !short.is_empty() {
+                sink.event(Event::Notice(format!(
+                    "not adapted: {} folder{} with fewer than {ADAPT_MIN_ROWS} analysable {unit} ({}); their labels are unadapted",
+                    short.len(),
+                    if short.len() == 1 { "" } else { "s" },
+                    short.join(", ")
+                )));
             }
-        }
-        if !short.is_empty() {
-            sink.event(Event::Notice(format!(
-                "not adapted: {} folder{} with fewer than {ADAPT_MIN_ROWS} analysable {unit} ({}); their labels are unadapted",
-                short.len(),
-                if short.len() == 1 { "" } else { "s" },
-                short.join(", ")
-            )));
-        }
-        adapted = done > 0;
-        folders = Some((done, short.len()));
-    } else if plan.adapt {
-        let mut all: Vec<&mut LabelRow> = results.iter_mut().flatten().collect();
-        adapted = adapt_rows(&mut all, &bundle.predictor);
-        if !adapted {
+            folders = Some((done.adapted, short.len()));
+        } else if !adapted {
             sink.event(Event::Notice(format!(
                 "not adapted: batch adaptation needs at least {ADAPT_MIN_ROWS} analysable {unit} (this batch has {}); labels are unadapted",
-                all.iter().filter(|r| r.functionals.is_some()).count()
+                results.iter().flatten().filter(|r| r.functionals.is_some()).count()
             )));
         }
     }
