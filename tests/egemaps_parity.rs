@@ -175,19 +175,21 @@ fn two_hundred_real_utterances_match_opensmile() {
     }
 }
 
-/// Rates people's recordings come at, besides the 8 and 16 kHz the corpora cover.
-const NATIVE_RATES: [u32; 5] = [22_050, 24_000, 32_000, 44_100, 48_000];
+/// Rates people's recordings come at, besides the 8 and 16 kHz the corpora cover. 11.025 kHz is
+/// the one where 20 and 60 ms are not whole numbers of samples (220.5, 661.5), so openSMILE's
+/// bin spacing is not `fs/Nfft` there.
+const NATIVE_RATES: [u32; 6] = [11_025, 22_050, 24_000, 32_000, 44_100, 48_000];
 /// Utterances per rate whose LLDs are compared frame by frame (openSMILE's LLD pass doubles its
 /// cost), and every how many-th utterance is also tested as a two-channel file.
 const LLD_FILES: usize = 40;
 const STEREO_EVERY: usize = 4;
 
 fn parity_cache() -> PathBuf {
-    std::env::var_os("VALAR_PARITY_CACHE").map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("valar-parity-v2"))
+    std::env::var_os("VALAR_PARITY_CACHE").map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("valar-parity-v3"))
 }
 
-/// One rate's test set: `mono/NAME.wav` for all 200 utterances, `stereo/NAME.wav` (both channels
-/// the utterance) for every STEREO_EVERY-th, `lld/NAME.wav` for the first LLD_FILES; openSMILE's
+/// One rate's test set: `mono/NAME.wav` for all 200 utterances, `stereo/NAME.wav` (the utterance
+/// in the first channel, the same time-reversed at 0.7 in the second) for every STEREO_EVERY-th, `lld/NAME.wav` for the first LLD_FILES; openSMILE's
 /// `ref.csv` over mono and stereo and `lld.csv` over lld/. Built once, then reused.
 fn resampled_set(rate: u32, sample: &[(PathBuf, String, [f64; N_FEATURES])]) -> PathBuf {
     let dir = parity_cache().join(rate.to_string());
@@ -214,15 +216,16 @@ fn resampled_set(rate: u32, sample: &[(PathBuf, String, [f64; N_FEATURES])]) -> 
         let file = format!("{}.wav", name.replace(['/', '\\'], "_").trim_end_matches(".flac"));
         sox(path, &dir.join("func/mono").join(&file));
         if k % STEREO_EVERY == 0 {
-            // Both channels the mono file's samples (sox would dither them anew).
+            // The first channel is the mono file's samples (sox would dither them anew); the
+            // second differs in every frame, so a mean of the channels would change every feature.
             let mono = dir.join("func/mono").join(&file);
             let mut r = hound::WavReader::open(&mono).unwrap();
             let spec = hound::WavSpec { channels: 2, ..r.spec() };
+            let first: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
             let mut w = hound::WavWriter::create(dir.join("func/stereo").join(&file), spec).unwrap();
-            for v in r.samples::<i16>() {
-                let v = v.unwrap();
-                w.write_sample(v).unwrap();
-                w.write_sample(v).unwrap();
+            for (&a, &b) in first.iter().zip(first.iter().rev()) {
+                w.write_sample(a).unwrap();
+                w.write_sample((b as f64 * 0.7).round() as i16).unwrap();
             }
             w.finalize().unwrap();
         }
@@ -296,9 +299,9 @@ fn native_rates_match_opensmile_on_real_speech() {
                 failures.push(format!("{rate} Hz {}: {:.1} % within tolerance, r {:.6}", f.name, 100.0 * f.within_tolerance, f.pearson_r));
             }
         }
-        // Two channels holding the same utterance: valar (which averages channels) and openSMILE
-        // must both give exactly that utterance's one-channel numbers, so the two-channel files
-        // agree exactly as the one-channel ones do.
+        // Two channels that differ: openSMILE (opensmile-python analyses channel 0) and valar
+        // (which takes the first channel) must both give exactly the first channel's one-channel
+        // numbers, so the two-channel files agree exactly as the one-channel ones do.
         let stereo: Vec<&&String> = names.iter().filter(|n| n.starts_with("stereo/")).collect();
         assert_eq!(stereo.len(), 200 / STEREO_EVERY, "{rate} Hz: two-channel files with a reference");
         for n in stereo {

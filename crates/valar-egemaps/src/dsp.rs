@@ -28,6 +28,21 @@ pub(crate) struct Geometry {
     pub hop: usize,
     pub nfft20: usize,
     pub nfft60: usize,
+    /// Bin spacing (Hz) of the 20 ms and 60 ms spectra as openSMILE has it: 1 / the FFT level's
+    /// frame duration, which is the configured length (0.020 or 0.060 s, not `L/fs`) times
+    /// `Nfft/L` (transformFft.cpp). It is `fs/Nfft` wherever the configured length is a whole
+    /// number of samples; at 11.025 kHz (220.5 and 661.5 samples, rounded to 221 and 662) it is
+    /// `L/L_exact` times that.
+    pub df20: f64,
+    pub df60: f64,
+}
+
+/// openSMILE's FFT level frame duration (s): the configured frame length scaled by the zero
+/// padding, in its order of operations.
+pub(crate) fn fft_frame_sec(nominal_s: f64, len: usize, nfft: usize) -> f64 {
+    let mut sec = nominal_s;
+    sec *= nfft as f64 / len as f64;
+    sec
 }
 
 impl Geometry {
@@ -36,7 +51,10 @@ impl Geometry {
         let l20 = cround(0.020 * fs);
         let l60 = cround(0.060 * fs);
         let hop = cround(0.010 * fs);
-        Self { fs, l20, l60, hop, nfft20: l20.next_power_of_two(), nfft60: l60.next_power_of_two() }
+        let (nfft20, nfft60) = (l20.next_power_of_two(), l60.next_power_of_two());
+        let df20 = 1.0 / fft_frame_sec(0.020, l20, nfft20);
+        let df60 = 1.0 / fft_frame_sec(0.060, l60, nfft60);
+        Self { fs, l20, l60, hop, nfft20, nfft60, df20, df60 }
     }
 
     pub fn bins20(&self) -> usize {
@@ -314,6 +332,23 @@ mod tests {
         assert_eq!(Geometry::new(16_000).frames(959, 960), 0);
         assert_eq!(Geometry::new(16_000).frames(960, 960), 1);
         assert_eq!(Geometry::new(16_000).frames(1600, 320), 9);
+    }
+
+    /// The bin spacing is 1 / (configured length · Nfft/L): fs/Nfft where the configured length
+    /// is whole samples, and at 11.025 kHz (L20 = round(220.5) = 221 of 256, L60 = 662 of 1024)
+    /// 221/(0.020·256) = 43.1640625 Hz and 662/(0.060·1024) Hz, not 11025/256 and 11025/1024.
+    #[test]
+    fn bin_spacing_follows_the_configured_frame_length() {
+        for rate in [8_000u32, 16_000, 22_050, 44_100, 48_000] {
+            let g = Geometry::new(rate);
+            assert!((g.df20 - rate as f64 / g.nfft20 as f64).abs() < 1e-12, "{rate} Hz");
+            assert!((g.df60 - rate as f64 / g.nfft60 as f64).abs() < 1e-12, "{rate} Hz");
+        }
+        let g = Geometry::new(11_025);
+        assert_eq!((g.l20, g.l60, g.hop, g.nfft20, g.nfft60), (221, 662, 110, 256, 1024));
+        assert!((g.df20 - 43.1640625).abs() < 1e-12, "{}", g.df20);
+        assert!((g.df60 - 662.0 / 61.44).abs() < 1e-12, "{}", g.df60);
+        assert!((g.df20 - 11_025.0 / 256.0).abs() > 0.09);
     }
 
     /// openSMILE's f32 spectrum of a 60 ms frame is the exact one to single-precision rounding.

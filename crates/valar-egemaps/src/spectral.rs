@@ -26,8 +26,9 @@ struct MelBank {
 
 impl MelBank {
     fn new(g: &Geometry) -> Self {
-        let df = g.fs / g.nfft20 as f64;
-        let half = g.fs / 2.0;
+        let df = g.df20;
+        // openSMILE's `Fs/2` is that of the bin spacing: `Nfft·Δf/2`.
+        let half = g.nfft20 as f64 * df / 2.0;
         let mut lo = 20.0;
         let mut hi = 8000.0f64;
         if hi > half {
@@ -130,7 +131,7 @@ pub(crate) struct SpectralAnalyzer {
 
 impl SpectralAnalyzer {
     pub fn new(g: &Geometry) -> Self {
-        let df = g.fs / g.nfft20 as f64;
+        let df = g.df20;
         let n_bins = g.bins20();
         let flux_hi = (0..n_bins).take_while(|&k| (k as f64) * df < 5000.0).last().unwrap_or(0);
         let mut dct = [[0.0; N_BANDS]; 4];

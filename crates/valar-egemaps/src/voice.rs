@@ -355,7 +355,7 @@ impl HarmonicsAnalyzer {
     pub fn new(g: &Geometry) -> Self {
         let n = g.bins60();
         Self {
-            freqs: (0..n).map(|k| k as f64 * g.fs / g.nfft60 as f64).collect(),
+            freqs: (0..n).map(|k| k as f64 * g.df60).collect(),
             rdft: Rdft::new(g.nfft60),
             acf_buf: vec![0.0; g.nfft60],
             acf: vec![0.0; n],
