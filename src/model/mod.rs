@@ -9,7 +9,7 @@ mod net;
 mod rng;
 
 pub use device::{DeviceChoice, select_device};
-pub use enrich::{NeighbourLabels, neighbour_labels};
+pub use enrich::{NeighbourLabels, classifier_labels, neighbour_labels};
 pub use rng::Rng;
 
 use burn::module::Module;
@@ -90,11 +90,14 @@ pub enum NeighbourSpace {
     Code,
     /// The z-scored functionals themselves (each corpus by its own statistics).
     Features,
+    /// Extension: no neighbour search; the targets are a class-balanced logistic regression's
+    /// `2·P − 1`, fitted on the out-of-context functionals ([`classifier_labels`]).
+    Classifier,
 }
 
 impl crate::choice::Choice for NeighbourSpace {
     const WHAT: &'static str = "neighbour space";
-    const ALL: &'static [(&'static str, Self)] = &[("code", Self::Code), ("features", Self::Features)];
+    const ALL: &'static [(&'static str, Self)] = &[("code", Self::Code), ("features", Self::Features), ("classifier", Self::Classifier)];
 }
 crate::choice_traits!(NeighbourSpace);
 
