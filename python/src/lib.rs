@@ -13,7 +13,7 @@ use pyo3::types::PyBytes;
 
 use valar::audio::{self, Source};
 use valar::classify::bundle::{Bundle, default_model_dir};
-use valar::classify::label::{LabelRow, activation_word, adapt_rows, label_source, valence_word};
+use valar::classify::label::{LabelRow, activation_word, adapt_groups, label_source, valence_word};
 use valar::classify::pipeline::Predictor;
 use valar::egemaps::{self, Analysis, FEATURE_NAMES, LLD_NAMES, N_LLD, Rate};
 use valar::jobs::{CancelToken, Event, label::label_files};
@@ -251,8 +251,10 @@ impl Labeller {
     }
 
     /// Rows of many files, `jobs` at a time, in `paths` order; `adapt` standardises by the
-    /// batch's own statistics as `valar label --adapt` does (returned flag: whether it could).
-    #[pyo3(signature = (paths, segment=None, jobs=None, adapt=false))]
+    /// batch's own statistics as `valar label --adapt` does, `per_folder` each folder's files
+    /// by their own as `--adapt-per-folder`. Returns the rows, how many groups were adapted,
+    /// and (per folder) the folders too small to adapt.
+    #[pyo3(signature = (paths, segment=None, jobs=None, adapt=false, per_folder=false))]
     fn label_files(
         &self,
         py: Python<'_>,
@@ -260,17 +262,23 @@ impl Labeller {
         segment: Option<f64>,
         jobs: Option<usize>,
         adapt: bool,
-    ) -> PyResult<(Vec<Vec<Row>>, bool)> {
+        per_folder: bool,
+    ) -> PyResult<(Vec<Vec<Row>>, usize, Vec<String>)> {
         check_segment(segment)?;
-        let (rows, adapted) = py.detach(|| -> PyResult<_> {
+        let (rows, adapted, short) = py.detach(|| -> PyResult<_> {
             let mut rows = label_files(&paths, &self.predictor, segment, jobs, &|_: Event| {}, &CancelToken::new()).map_err(fail)?;
-            let adapted = adapt && {
-                let mut all: Vec<&mut LabelRow> = rows.iter_mut().flatten().collect();
-                adapt_rows(&mut all, &self.predictor)
-            };
-            Ok((rows, adapted))
+            if !(adapt || per_folder) {
+                return Ok((rows, 0, Vec::new()));
+            }
+            let keyed = paths.iter().zip(rows.iter_mut()).flat_map(|(p, file_rows)| {
+                let folder = if per_folder { p.parent().map(|d| d.display().to_string()) } else { None };
+                file_rows.iter_mut().map(move |r| (folder.clone(), r))
+            });
+            let done = adapt_groups(keyed, &self.predictor);
+            let short = if per_folder { done.too_small.into_iter().flatten().collect() } else { Vec::new() };
+            Ok((rows, done.adapted, short))
         })?;
-        Ok((rows.iter().map(|r| r.iter().map(row).collect()).collect(), adapted))
+        Ok((rows.iter().map(|r| r.iter().map(row).collect()).collect(), adapted, short))
     }
 }
 

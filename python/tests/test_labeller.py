@@ -42,6 +42,30 @@ def test_adapt_matches_valar_label_adapt(speech, valar_bin, tmp_path):
     assert not few.adapted
 
 
+def test_adapt_per_folder_matches_valar_label(speech, valar_bin, tmp_path):
+    """Two folders of 24 files (one with speech enough) and one of two: the same rows as
+    valar label --adapt-per-folder, and the small folder named."""
+    import shutil
+
+    root = tmp_path / "speakers"
+    files = sorted(p for p in speech.iterdir() if p.suffix in (".flac", ".wav") and p.name not in ("broken.wav", "silence.wav"))
+    for name, chosen in [("a", files), ("b", files[::-1]), ("few", files[:2])]:
+        (root / name).mkdir(parents=True)
+        for i, f in enumerate(chosen):
+            shutil.copy(f, root / name / f"{i:02d}{f.suffix}")
+    cli = tmp_path / "cli.csv"
+    run_valar(valar_bin, "label", root, "-o", cli, "--adapt-per-folder")
+    labeller = valar.Labeller(adapt_per_folder=True)
+    df = labeller.process_folder(str(root))
+    ours = tmp_path / "py.csv"
+    valar.to_label_csv(df, ours, root=root)
+    assert ours.read_text() == cli.read_text()
+    assert labeller.adapted and labeller.unadapted_folders == [str(root / "few")]
+    plain = valar.Labeller().process_folder(str(root))
+    few = df.index.get_level_values("file").str.contains("/few/")
+    assert df[few].equals(plain[few]) and not df[~few].equals(plain[~few])
+
+
 def test_signals_and_excerpts_label_as_files_do(speech):
     labeller = valar.Labeller(segment=1.0)
     f = speech / "ravdess-03-pcm16.wav"

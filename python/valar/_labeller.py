@@ -24,7 +24,10 @@ class Labeller:
     ``model``: a model folder written by ``valar train``; None: ``$VALAR_MODEL``, else the
     bundled model. ``adapt``: standardise each batch (``process_files``/``process_folder``) by
     its own statistics, as ``valar label --adapt`` (it needs at least ``ADAPT_MIN_ROWS`` rows
-    with speech and assumes the batch is not all one emotion). Rows without speech have empty
+    with speech and assumes the batch is not all one emotion). ``adapt_per_folder``: each
+    folder's files (one folder per speaker) standardised by their own statistics instead, as
+    ``valar label --adapt-per-folder``; folders with too few rows stay unadapted and are listed
+    in ``unadapted_folders``. Rows without speech have empty
     labels and the error ``no speech``; files that cannot be read have their reason in
     ``error`` and never stop the others.
 
@@ -39,14 +42,18 @@ class Labeller:
         segment: Optional[float] = None,
         *,
         adapt: bool = False,
+        adapt_per_folder: bool = False,
         num_workers: Optional[int] = 1,
     ):
         self._core = _valar.Labeller(None if model is None else os.fspath(model))
         self.segment = None if segment is None else float(segment)
         self.adapt = adapt
+        self.adapt_per_folder = adapt_per_folder
         self.num_workers = num_workers
-        #: Whether the last batch was adapted (``adapt`` and enough rows).
+        #: Whether the last batch was adapted (``adapt`` and enough rows; per folder: any folder).
         self.adapted = False
+        #: Per folder: the folders of the last batch with too few rows to adapt.
+        self.unadapted_folders: list = []
 
     @property
     def model(self) -> str:
@@ -87,7 +94,8 @@ class Labeller:
     def process_files(self, files: Sequence[str], *, root: Optional[str] = None) -> pd.DataFrame:
         """Labels of many files, in order (``num_workers`` at a time)."""
         paths = _signal.join_root(files, root)
-        per_file, self.adapted = self._core.label_files(paths, self.segment, self.num_workers, self.adapt)
+        per_file, groups, short = self._core.label_files(paths, self.segment, self.num_workers, self.adapt, self.adapt_per_folder)
+        self.adapted, self.unadapted_folders = groups > 0, list(short)
         return self._frame(per_file, paths)
 
     def process_folder(self, root: str, *, filetype: Union[str, Sequence[str], None] = None) -> pd.DataFrame:
@@ -96,7 +104,7 @@ class Labeller:
         return self.process_files(_signal.files_under(root, filetype))
 
     def __repr__(self) -> str:
-        return f"valar.Labeller(model={self.model!r}, segment={self.segment!r}, adapt={self.adapt!r})"
+        return f"valar.Labeller(model={self.model!r}, segment={self.segment!r}, adapt={self.adapt!r}, adapt_per_folder={self.adapt_per_folder!r})"
 
 
 def to_label_csv(df: pd.DataFrame, path: Union[str, os.PathLike], *, root: Union[str, os.PathLike, None] = None) -> None:

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crossbeam_channel::Receiver;
 
 use super::{ActiveModel, Message, Notifier, TabContext, View};
+use crate::classify::Normalization;
 use crate::classify::bundle::BANK_FILE;
 use crate::jobs::train::{self, CheckLine, Recipe, TrainPlan, Trained};
 use crate::jobs::{CancelToken, Event, JobError};
@@ -31,6 +32,9 @@ pub struct TrainTab {
     pub neighbours: usize,
     pub epochs: usize,
     pub learning_rate: f64,
+    /// How the training rows are standardised (a per-corpus or per-speaker model is meant
+    /// for adapted labelling).
+    pub normalization: Normalization,
     pub device: DeviceChoice,
     pub name: String,
     pub evaluate: bool,
@@ -54,6 +58,7 @@ impl Default for TrainTab {
             neighbours: plan.aae.neighbours,
             epochs: plan.aae.epochs,
             learning_rate: plan.aae.learning_rate,
+            normalization: plan.normalization,
             device: plan.device,
             name: plan.output.display().to_string(),
             evaluate: true,
@@ -107,6 +112,7 @@ impl TrainTab {
                 learning_rate: self.learning_rate,
                 ..TrainPlan::default().aae
             },
+            normalization: self.normalization,
             device: self.device,
             check: self.evaluate,
             output: services.user_models.join(name),
@@ -236,6 +242,22 @@ impl TrainTab {
                 let name = ui.label("Learning rate");
                 ui.add(egui::DragValue::new(&mut self.learning_rate).range(1e-5..=1e-2).speed(1e-5).max_decimals(5)).labelled_by(name.id);
                 ui.end_row();
+                let name = ui.label("Normalisation");
+                egui::ComboBox::from_id_salt("train-normalization")
+                    .selected_text(normalization_text(self.normalization))
+                    .show_ui(ui, |ui| {
+                        for n in [Normalization::Global, Normalization::PerCorpus, Normalization::PerSpeaker] {
+                            ui.selectable_value(&mut self.normalization, n, normalization_text(n));
+                        }
+                    })
+                    .response
+                    .on_hover_text(
+                        "Global suits one recording or a folder of unknown speakers. Per corpus or per speaker \
+                         standardise each group by its own statistics: such a model labels best with \
+                         \"adapt to this batch\" (per folder, one folder per speaker).",
+                    )
+                    .labelled_by(name.id);
+                ui.end_row();
                 let name = ui.label("Device");
                 egui::ComboBox::from_id_salt("train-device")
                     .selected_text(format!("{:?}", self.device))
@@ -320,5 +342,14 @@ impl View for TrainTab {
 
     fn is_running(&self) -> bool {
         TrainTab::is_running(self)
+    }
+}
+
+/// The Train tab's words for a normalisation.
+fn normalization_text(n: Normalization) -> &'static str {
+    match n {
+        Normalization::Global => "global (one recording, unknown speakers)",
+        Normalization::PerCorpus => "per corpus (label adapted)",
+        Normalization::PerSpeaker => "per speaker (label adapted per folder)",
     }
 }
