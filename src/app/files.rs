@@ -9,7 +9,9 @@ use crossbeam_channel::Receiver;
 
 use super::plane::{plane, to_plane};
 use super::{ActiveModel, Message, Notifier, TabContext, View};
-use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, LabelRow, activation_word, adapt_groups, csv_line, label_file, valence_word};
+use crate::classify::label::{
+    ADAPT_MIN_ROWS, CSV_HEADER, LabelRow, activation_word, adapt_groups, csv_line, label_file, predict_unadapted, valence_word,
+};
 use crate::classify::pipeline::Predictor;
 use crate::egemaps::{self, Rate};
 use crate::jobs::export::{ExportFormat, render};
@@ -263,11 +265,7 @@ impl FilesTab {
             r.result.as_mut().map(|l| (key, l))
         });
         if !self.adapt {
-            for (_, r) in labelled {
-                if let Some(f) = &r.functionals {
-                    r.prediction = predictor.predict(&[f.to_vec()]).first().copied();
-                }
-            }
+            predict_unadapted(labelled.map(|(_, r)| r), predictor);
             return;
         }
         let short = adapt_groups(labelled, predictor).too_small.len();

@@ -211,6 +211,15 @@ pub fn adapt_rows(rows: &mut [&mut LabelRow], predictor: &Predictor) -> bool {
     true
 }
 
+/// Re-predicts every row that has functionals from them as they are (no adaptation).
+pub fn predict_unadapted<'a>(rows: impl IntoIterator<Item = &'a mut LabelRow>, predictor: &Predictor) {
+    for r in rows {
+        if let Some(f) = &r.functionals {
+            r.prediction = predictor.predict(&[f.to_vec()]).first().copied();
+        }
+    }
+}
+
 /// What [`adapt_groups`] did: how many groups it adapted, and the keys of those too small.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdaptedGroups<K> {
@@ -232,11 +241,7 @@ pub fn adapt_groups<'a, K: Ord>(rows: impl IntoIterator<Item = (K, &'a mut Label
             done.adapted += 1;
             continue;
         }
-        for r in rows {
-            if let Some(f) = &r.functionals {
-                r.prediction = predictor.predict(&[f.to_vec()]).first().copied();
-            }
-        }
+        predict_unadapted(rows, predictor);
         done.too_small.push(key);
     }
     done

@@ -238,12 +238,13 @@ fn embedding(
     Ok(plain)
 }
 
-/// Enrichment targets for pooled corpora: each row's neighbours are searched among the rows
-/// of the other corpora only, in `space`.
 /// Cost of the out-of-context logistic regression behind `NeighbourSpace::Classifier`
-/// (scikit-learn's `C`): the best of 0.003–0.03 for valence agreement on EmoDB and RAVDESS.
+/// (scikit-learn's `C`): of 0.003–0.03, the best for valence agreement on BanglaSER
+/// (docs/experiments.md, P6).
 const CLASSIFIER_C: f64 = 0.01;
 
+/// Enrichment targets for pooled corpora: each row's targets come from the rows of the other
+/// corpora only, in `space` (their K neighbours, or with `classifier` their regression).
 fn cross_corpus_neighbours(
     space: &[Vec<f64>],
     labels: &[[Option<bool>; 2]],

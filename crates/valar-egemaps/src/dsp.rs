@@ -38,11 +38,9 @@ pub(crate) struct Geometry {
 }
 
 /// openSMILE's FFT level frame duration (s): the configured frame length scaled by the zero
-/// padding, in its order of operations.
-pub(crate) fn fft_frame_sec(nominal_s: f64, len: usize, nfft: usize) -> f64 {
-    let mut sec = nominal_s;
-    sec *= nfft as f64 / len as f64;
-    sec
+/// padding, `nominal · (Nfft/L)` in its order of operations.
+fn fft_frame_sec(nominal_s: f64, len: usize, nfft: usize) -> f64 {
+    nominal_s * (nfft as f64 / len as f64)
 }
 
 impl Geometry {
@@ -55,6 +53,11 @@ impl Geometry {
         let df20 = 1.0 / fft_frame_sec(0.020, l20, nfft20);
         let df60 = 1.0 / fft_frame_sec(0.060, l60, nfft60);
         Self { fs, l20, l60, hop, nfft20, nfft60, df20, df60 }
+    }
+
+    /// The 60 ms FFT level's frame duration (s), whose reciprocal is [`Geometry::df60`].
+    pub fn fft_sec60(&self) -> f64 {
+        fft_frame_sec(0.060, self.l60, self.nfft60)
     }
 
     pub fn bins20(&self) -> usize {

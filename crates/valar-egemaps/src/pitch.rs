@@ -53,7 +53,7 @@ impl ShsAnalyzer {
     pub fn new(g: &Geometry) -> Self {
         let k = g.bins60();
         // openSMILE stores the FFT level's frame duration as f32.
-        let frame_sec = (1.0 / g.df60) as f32;
+        let frame_sec = g.fft_sec60() as f32;
         let df = 1.0 / frame_sec as f64;
         let mut src_x = vec![0.0; k];
         for (i, x) in src_x.iter_mut().enumerate().skip(1) {
@@ -860,7 +860,7 @@ mod tests {
             let a = ShsAnalyzer::new(&Geometry::new(rate));
             let k = a.y.len();
             // The source axis: log2 of each bin's frequency, bin 0 extrapolated (as in `new`).
-            let df = 1.0 / ((1.0 / Geometry::new(rate).df60) as f32 as f64);
+            let df = 1.0 / (Geometry::new(rate).fft_sec60() as f32 as f64);
             let mut x: Vec<f64> = (0..k).map(|i| (i as f64 * df).log2()).collect();
             x[0] = 2.0 * x[1] - x[2];
             let y: Vec<f64> = (0..k).map(|i| ((i * 7919) % 101) as f64 * 0.013 + (i as f64 * 0.05).sin()).collect();
