@@ -18,3 +18,4 @@ pub mod egemaps;
 pub mod fsutil;
 pub mod jobs;
 pub mod model;
+pub mod rng;

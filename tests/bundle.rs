@@ -35,7 +35,8 @@ fn aae_bundle(dir: &Path) {
     let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
     let aae = valar::model::AaeConfig { dims: 3, hidden: 8, epochs: 2, batch_size: 16, ..Default::default() };
     let representation = Representation::Aae(aae);
-    let cfg = PipelineConfig { representation: representation.clone(), grid: Default::default(), normalization: Default::default() };
+    let cfg =
+        PipelineConfig { representation: representation.clone(), grid: Default::default(), normalization: Default::default(), clip: None };
     let p = train_predictor(&set, None, &cfg, &device(), &mut |_, _| true).unwrap();
     Bundle::save(&p, &representation, &b.metadata, None, dir).unwrap();
 }
@@ -163,6 +164,16 @@ fn saving_over_a_model_is_atomic_and_round_trips() {
     let per_corpus = valar::classify::pipeline::Predictor { normalization: Normalization::PerCorpus, ..b.predictor.clone() };
     Bundle::save(&per_corpus, &b.representation, &b.metadata, None, &out).unwrap();
     assert_eq!(Bundle::load(&out, &device()).unwrap().predictor.normalization, Normalization::PerCorpus);
+    // So does the hold on standardised features, and it acts: a recording a million standard
+    // deviations out is labelled as one 3 out.
+    assert_eq!(b.predictor.clip, None, "a model file without the field holds nothing");
+    let held = valar::classify::pipeline::Predictor { clip: Some(3.0), ..b.predictor.clone() };
+    Bundle::save(&held, &b.representation, &b.metadata, None, &out).unwrap();
+    let back = Bundle::load(&out, &device()).unwrap().predictor;
+    assert_eq!(back.clip, Some(3.0));
+    let out_by = |z: f64| vec![back.normalizer.mean.iter().zip(&back.normalizer.std).map(|(m, s)| m + z * s).collect::<Vec<f64>>()];
+    assert_eq!(back.predict(&out_by(1e6)), back.predict(&out_by(4.0)), "everything past ±3 reads as ±3");
+    assert_ne!(b.predictor.predict(&out_by(1e6)), b.predictor.predict(&out_by(4.0)), "unheld, it does not");
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "no temporary folders left: {leftovers:?}");
 }

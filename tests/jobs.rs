@@ -98,6 +98,52 @@ fn a_model_trained_per_corpus_keeps_its_normalisation_and_asks_for_adapted_label
 }
 
 #[test]
+fn degraded_copies_train_and_test_from_the_cache_and_a_bank_cannot_be_degraded() {
+    use valar::classify::experiment::Condition;
+    use valar::corpus::{FeatureCache, load_labelled_degraded};
+    use valar::jobs::cross_corpus::{self, CrossCorpusPlan, DEGRADED_COPY};
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = TrainPlan { recipe: Recipe::Features, degrade: 1.0, clip: Some(3.0), check: false, ..tiny_plan(tmp.path()) };
+    let trained = valar::jobs::train::run(&plan, &|_| {}, &CancelToken::new()).expect("training on degraded copies");
+    let (device, _) = select_device(DeviceChoice::Cpu);
+    assert_eq!(Bundle::load(&trained.path, &device).unwrap().predictor.clip, Some(3.0));
+    // Each recording's clean features and its copy's are cached (the tiny corpus holds 16
+    // distinct recordings; equal files share both): loading again extracts nothing.
+    let mut cache = FeatureCache::open(&plan.cache_dir);
+    assert_eq!(cache.len(), 32);
+    let d = load_labelled_degraded(&plan.in_context[0], &mut cache, DEGRADED_COPY, &|_, _| {}).unwrap();
+    assert_eq!(cache.len(), 32);
+    assert_eq!((d.rows.len(), d.degraded.len()), (24, 24));
+    // Every copy went through another chain: no copy equals its recording's features.
+    assert!(d.rows.iter().zip(&d.degraded).all(|(r, c)| r != c));
+    let bank = tmp.path().join("bank.csv");
+    d.to_bank().save(&bank).unwrap();
+    let e = load_labelled_degraded(&bank, &mut cache, DEGRADED_COPY, &|_, _| {}).unwrap_err().to_string();
+    assert!(e.contains("bank.csv") && e.contains("no audio to degrade"), "{e}");
+
+    // Leave-one-corpus-out over two copies of the corpus scores each on its degraded copy too.
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let cc = CrossCorpusPlan {
+        corpora: vec![plan.in_context[0].clone(), tiny_manifest(&other)],
+        conditions: vec![Condition::Baselinefs],
+        degrade: 0.5,
+        score_degraded: true,
+        clip: Some(3.0),
+        device: DeviceChoice::Cpu,
+        cache_dir: plan.cache_dir.clone(),
+        report: tmp.path().join("loco.json"),
+        ..CrossCorpusPlan::default()
+    };
+    let r = cross_corpus::run(&cc, &|_| {}, &CancelToken::new()).expect("leave-one-corpus-out");
+    assert_eq!(r.rows.len(), 4);
+    assert!(r.rows.iter().all(|row| row.degraded_uar.is_some_and(|u| (0.0..=1.0).contains(&u))), "{:?}", r.rows);
+    assert!(r.markdown.contains(" / degraded "), "{}", r.markdown);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cc.report).unwrap()).unwrap();
+    assert_eq!((report["clip"].as_f64(), report["degrade"].as_f64()), (Some(3.0), Some(0.5)));
+}
+
+#[test]
 fn a_cancelled_training_is_not_an_error_and_leaves_no_model() {
     let tmp = tempfile::tempdir().unwrap();
     let plan = TrainPlan { aae: AaeConfig { epochs: 50, ..tiny_plan(tmp.path()).aae }, ..tiny_plan(tmp.path()) };

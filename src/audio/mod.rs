@@ -3,6 +3,7 @@
 //! recording played through the default output device.
 
 mod decode;
+mod degrade;
 mod error;
 mod live;
 mod playback;
@@ -11,6 +12,7 @@ mod resample;
 pub use decode::{
     AUDIO_EXTENSIONS, Audio, AudioInfo, DECODER_VERSION, MAX_RATE, MIN_RATE, decode_file, is_audio_path, on_opensmile_grid, stream_file,
 };
+pub use degrade::{Degradation, Noise, degrade};
 pub use error::AudioError;
 pub use live::{InputDevice, LiveEvent, LiveInput, input_devices, record, write_wav};
 pub use playback::Player;

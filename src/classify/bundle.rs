@@ -78,6 +78,9 @@ struct ModelFile {
     /// How the training rows were standardised (older models: global).
     #[serde(default)]
     normalization: Normalization,
+    /// Standardised features held within ± this (older models: not held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clip: Option<f64>,
     encoder: Option<EncoderInfo>,
     code_normalizer: Option<Normalizer>,
     activation: TaskModel,
@@ -143,6 +146,7 @@ impl Bundle {
             representation: representation.clone(),
             normalizer: predictor.normalizer.clone(),
             normalization: predictor.normalization,
+            clip: predictor.clip,
             encoder: predictor.encoder.as_ref().zip(enc_bytes.as_ref()).map(|(e, b)| EncoderInfo {
                 file: ENCODER_FILE.into(),
                 input_dims: e.input_dims(),
@@ -257,6 +261,10 @@ impl Bundle {
             predictor: Predictor {
                 normalizer: f.normalizer,
                 normalization: f.normalization,
+                clip: match f.clip {
+                    Some(c) if !(c.is_finite() && c > 0.0) => return Err(mismatch(format!("clip {c} is not a positive number"))),
+                    c => c,
+                },
                 encoder,
                 code_normalizer: f.code_normalizer,
                 tasks: [f.activation, f.valence],

@@ -309,6 +309,7 @@ pub fn run_experiment(
             representation: cond.representation.clone(),
             grid: Grid { select: cond.select, ..cfg.grid.clone() },
             normalization: Normalization::Global,
+            clip: None,
         };
         let per_fold: Vec<Result<FoldOutcome, PipelineError>> = folds
             .par_iter()
@@ -563,7 +564,7 @@ mod tests {
         }
         let sets: Vec<NamedSet<'_>> = data
             .iter()
-            .map(|(n, r, l, s, c)| NamedSet { name: n.clone(), set: LabelledSet { rows: r, labels: l, speakers: s, corpora: c } })
+            .map(|(n, r, l, s, c)| NamedSet::plain(n.clone(), LabelledSet { rows: r, labels: l, speakers: s, corpora: c }))
             .collect();
         let aae = AaeConfig {
             dims: 3,
@@ -577,8 +578,7 @@ mod tests {
             &sets,
             &[Condition::Baselinefs, Condition::Enriched],
             &aae,
-            &Grid::default(),
-            Normalization::Global,
+            &LocoSetup::default(),
             &Device::flex(),
             &|_| true,
         )
@@ -595,8 +595,8 @@ mod tests {
         // Trained per corpus (or per speaker), the far corpus is classified once it is adapted;
         // one recording of it through the pooled normaliser still is not.
         for mode in [Normalization::PerCorpus, Normalization::PerSpeaker] {
-            let per =
-                leave_one_corpus_out(&sets, &[Condition::Baselinefs], &aae, &Grid::default(), mode, &Device::flex(), &|_| true).unwrap();
+            let setup = LocoSetup { normalization: mode, ..LocoSetup::default() };
+            let per = leave_one_corpus_out(&sets, &[Condition::Baselinefs], &aae, &setup, &Device::flex(), &|_| true).unwrap();
             let far = per.iter().find(|r| r.held_out == "c2" && r.task == "activation").unwrap();
             assert_eq!(far.normalization, mode);
             assert!(far.adapted_uar.unwrap() > 0.9 && far.speaker_adapted_uar.unwrap() > 0.9, "{mode}: {far:?}");
@@ -728,6 +728,10 @@ pub struct CrossCorpusRow {
     /// per-speaker route, where speakers are known).
     #[serde(default)]
     pub speaker_adapted_uar: Option<f64>,
+    /// UAR on a degraded copy of the held-out corpus (another room, microphone, band limit,
+    /// background and level: `audio::degrade`), as it comes.
+    #[serde(default)]
+    pub degraded_uar: Option<f64>,
     #[serde(default)]
     pub seed: u64,
     #[serde(default)]
@@ -741,6 +745,28 @@ pub struct CrossCorpusRow {
 pub struct NamedSet<'a> {
     pub name: String,
     pub set: LabelledSet<'a>,
+    /// The rows it trains with when others are held out (some replaced by their degraded
+    /// copies, [`crate::corpus::LabelledData::with_degraded_share`]); None: `set.rows`.
+    pub training_rows: Option<&'a [Vec<f64>]>,
+    /// A degraded copy of every row, scored when it is held out; None: not scored.
+    pub degraded: Option<&'a [Vec<f64>]>,
+}
+
+impl<'a> NamedSet<'a> {
+    /// A corpus that trains and is scored as it is.
+    pub fn plain(name: String, set: LabelledSet<'a>) -> Self {
+        Self { name, set, training_rows: None, degraded: None }
+    }
+}
+
+/// How leave-one-corpus-out fits every predictor besides its representation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LocoSetup {
+    pub grid: Grid,
+    /// How the training corpora are standardised.
+    pub normalization: Normalization,
+    /// Standardised features held within ± this ([`PipelineConfig::clip`]).
+    pub clip: Option<f64>,
 }
 
 /// Rows, labels, speakers and corpora of several sets, owned.
@@ -750,7 +776,7 @@ type PooledSet = (Vec<Vec<f64>>, Vec<[Option<bool>; 2]>, Vec<String>, Vec<String
 fn pool(sets: &[&NamedSet<'_>]) -> PooledSet {
     let mut out = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for s in sets {
-        out.0.extend(s.set.rows.iter().cloned());
+        out.0.extend(s.training_rows.unwrap_or(s.set.rows).iter().cloned());
         out.1.extend(s.set.labels.iter().copied());
         out.2.extend(s.set.speakers.iter().cloned());
         out.3.extend(s.set.corpora.iter().cloned());
@@ -766,13 +792,13 @@ fn pool(sets: &[&NamedSet<'_>]) -> PooledSet {
 /// `normalization` says (globally, per corpus or per speaker). Each predictor is scored three
 /// times on the held-out corpus: as it comes (through the training rows' pooled normaliser,
 /// what one recording gets), batch-adapted (the whole corpus standardised by its own
-/// statistics, what `label --adapt` does) and speaker-adapted (each speaker by their own).
+/// statistics, what `label --adapt` does) and speaker-adapted (each speaker by their own), and
+/// a fourth time on its degraded copy where the set has one.
 pub fn leave_one_corpus_out(
     corpora: &[NamedSet<'_>],
     conditions: &[Condition],
     aae: &AaeConfig,
-    grid: &Grid,
-    normalization: Normalization,
+    setup: &LocoSetup,
     device: &Device,
     progress: &(dyn Fn(&Progress) -> bool + Sync),
 ) -> Result<Vec<CrossCorpusRow>, PipelineError> {
@@ -788,10 +814,12 @@ pub fn leave_one_corpus_out(
             }
             let (r, l, s, c) = pool(&others);
             let train = LabelledSet { rows: &r, labels: &l, speakers: &s, corpora: &c };
+            let normalization = setup.normalization;
             let pcfg = PipelineConfig {
                 representation: cond.representation(aae),
-                grid: Grid { select: cond != Condition::Baseline, ..grid.clone() },
+                grid: Grid { select: cond != Condition::Baseline, ..setup.grid.clone() },
                 normalization,
+                clip: setup.clip,
             };
             // Enrichment without an out-of-context set: each training corpus's neighbours come
             // from the other training corpora (train_predictor's pooled design).
@@ -802,9 +830,12 @@ pub fn leave_one_corpus_out(
                 &super::pipeline::speaker_keys(test.set.speakers, test.set.corpora),
                 &predictor.normalizer,
             );
-            let scored = [predictor.predict(test.set.rows), predictor.predict(&adapted), predictor.predict(&by_speaker)];
+            let mut scored = vec![predictor.predict(test.set.rows), predictor.predict(&adapted), predictor.predict(&by_speaker)];
+            if let Some(d) = test.degraded {
+                scored.push(predictor.predict(d));
+            }
             for (ti, task) in TASKS.iter().enumerate() {
-                let mut conf = [Confusion::default(); 3];
+                let mut conf = [Confusion::default(); 4];
                 for (k, preds) in scored.iter().enumerate() {
                     for (p, l) in preds.iter().zip(test.set.labels) {
                         if let Some(truth) = l[ti] {
@@ -825,6 +856,7 @@ pub fn leave_one_corpus_out(
                     confusion: conf[0],
                     adapted_uar: Some(conf[1].uar()),
                     speaker_adapted_uar: Some(conf[2].uar()),
+                    degraded_uar: test.degraded.map(|_| conf[3].uar()),
                     seed: aae.seed,
                     normalization,
                     neighbour_uar: predictor.diagnostics.neighbour_uar.map(|u| u[ti]),
@@ -835,11 +867,17 @@ pub fn leave_one_corpus_out(
     Ok(out)
 }
 
-/// " / batch-adapted / speaker-adapted" means of `rows`, as far as they have them.
+/// " / batch-adapted / speaker-adapted" means of `rows`, as far as they have them, then
+/// " / degraded x" where they were scored on a degraded copy.
 fn adapted_cells(rows: &[&CrossCorpusRow]) -> String {
     let a = mean_of(rows.iter().filter_map(|r| r.adapted_uar.map(|a| 100.0 * a)));
     let s = mean_of(rows.iter().filter_map(|r| r.speaker_adapted_uar.map(|a| 100.0 * a)));
-    [a, s].iter().map_while(|x| x.map(|x| format!(" / {x:.1}"))).collect()
+    let d = mean_of(rows.iter().filter_map(|r| r.degraded_uar.map(|a| 100.0 * a)));
+    let mut out: String = [a, s].iter().map_while(|x| x.map(|x| format!(" / {x:.1}"))).collect();
+    if let Some(d) = d {
+        out += &format!(" / degraded {d:.1}");
+    }
+    out
 }
 
 /// Markdown table of leave-one-corpus-out results: one row per held-out corpus and task, each

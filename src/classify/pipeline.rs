@@ -52,6 +52,11 @@ pub struct PipelineConfig {
     /// recording gets; a batch-adapted one is standardised by its own statistics instead.
     #[serde(default)]
     pub normalization: Normalization,
+    /// Standardised features are held within ±`clip` before anything is fitted, and so are a
+    /// recording's when it is labelled: one feature far outside the training data (a noisy
+    /// room, a broken recording) cannot then swing a decision alone. None: not held.
+    #[serde(default)]
+    pub clip: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +78,8 @@ pub struct Predictor {
     pub normalizer: Normalizer,
     /// How the training rows were standardised (see [`PipelineConfig::normalization`]).
     pub normalization: Normalization,
+    /// Standardised features are held within ± this (see [`PipelineConfig::clip`]).
+    pub clip: Option<f64>,
     pub encoder: Option<Encoder>,
     pub code_normalizer: Option<Normalizer>,
     /// Activation, then valence.
@@ -116,7 +123,7 @@ pub struct Prediction {
 impl Predictor {
     /// Model input (normalised, encoded, code-normalised) of raw functionals.
     pub fn represent(&self, raw: &[Vec<f64>]) -> Vec<Vec<f64>> {
-        let x = self.normalizer.transform(raw);
+        let x = clip(self.normalizer.transform(raw), self.clip);
         match (&self.encoder, &self.code_normalizer) {
             (Some(enc), Some(cn)) => {
                 let codes = enc.encode(&x);
@@ -162,6 +169,14 @@ fn normalize_per_speaker(set: &LabelledSet<'_>) -> Vec<Vec<f64>> {
 /// One key per (corpus, speaker): speakers of different corpora never share statistics.
 pub fn speaker_keys(speakers: &[String], corpora: &[String]) -> Vec<String> {
     corpora.iter().zip(speakers).map(|(c, s)| format!("{c}\u{1f}{s}")).collect()
+}
+
+/// `rows` held within ±`limit` (unchanged without one).
+fn clip(mut rows: Vec<Vec<f64>>, limit: Option<f64>) -> Vec<Vec<f64>> {
+    if let Some(c) = limit {
+        rows.iter_mut().flatten().for_each(|v| *v = v.clamp(-c, c));
+    }
+    rows
 }
 
 fn append(a: &[Vec<f64>], b: &[Vec<f64>]) -> Vec<Vec<f64>> {
@@ -299,11 +314,14 @@ pub fn train_predictor(
     on_epoch: &mut dyn FnMut(&str, &EpochLosses) -> bool,
 ) -> Result<Predictor, PipelineError> {
     let normalizer = Normalizer::fit(train.rows);
-    let x = match cfg.normalization {
-        Normalization::Global => normalizer.transform(train.rows),
-        Normalization::PerCorpus => normalize_per_corpus(train),
-        Normalization::PerSpeaker => normalize_per_speaker(train),
-    };
+    let x = clip(
+        match cfg.normalization {
+            Normalization::Global => normalizer.transform(train.rows),
+            Normalization::PerCorpus => normalize_per_corpus(train),
+            Normalization::PerSpeaker => normalize_per_speaker(train),
+        },
+        cfg.clip,
+    );
     let mut history = Vec::new();
     let mut diagnostics = Diagnostics::default();
     let (encoder, reps) = match &cfg.representation {
@@ -321,7 +339,7 @@ pub fn train_predictor(
                     if names.len() < 2 {
                         return Err(PipelineError::NoOutOfContext);
                     }
-                    let xc = normalize_per_corpus(train);
+                    let xc = clip(normalize_per_corpus(train), cfg.clip);
                     let space = match a.neighbour_space {
                         NeighbourSpace::Features | NeighbourSpace::Classifier => xc,
                         NeighbourSpace::Code => {
@@ -341,7 +359,7 @@ pub fn train_predictor(
                     }
                     let (or, ol, os, oc) = subset(out, &kept);
                     let out = LabelledSet { rows: &or, labels: &ol, speakers: &os, corpora: &oc };
-                    let xo = normalize_per_corpus(&out);
+                    let xo = clip(normalize_per_corpus(&out), cfg.clip);
                     let targets = match a.neighbour_space {
                         NeighbourSpace::Features => model::neighbour_labels(&x, &xo, out.labels, a.neighbours),
                         NeighbourSpace::Classifier => model::classifier_labels(&x, &xo, out.labels, CLASSIFIER_C),
@@ -388,7 +406,18 @@ pub fn train_predictor(
     let tasks: [TaskModel; 2] = tasks.try_into().map_err(|_| PipelineError::NoLabels("activation"))?;
     let append_features = cfg.representation.aae().is_some_and(|a| a.append_features);
     let normalization = cfg.normalization;
-    Ok(Predictor { normalizer, normalization, encoder, code_normalizer, tasks, history, append_features, diagnostics, calm_mean: None })
+    Ok(Predictor {
+        normalizer,
+        normalization,
+        clip: cfg.clip,
+        encoder,
+        code_normalizer,
+        tasks,
+        history,
+        append_features,
+        diagnostics,
+        calm_mean: None,
+    })
 }
 
 impl<'a> From<&'a crate::corpus::LabelledData> for LabelledSet<'a> {
@@ -455,7 +484,8 @@ mod tests {
             }
         }
         let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
-        let cfg = |normalization| PipelineConfig { representation: Representation::Features, grid: Grid::default(), normalization };
+        let cfg =
+            |normalization| PipelineConfig { representation: Representation::Features, grid: Grid::default(), normalization, clip: None };
         let device = Device::flex();
         let p = train_predictor(&set, None, &cfg(Normalization::PerCorpus), &device, &mut |_, _| true).unwrap();
         assert_eq!(p.normalization, Normalization::PerCorpus);
@@ -477,6 +507,35 @@ mod tests {
         let ps = train_predictor(&set, None, &cfg(Normalization::PerSpeaker), &device, &mut |_, _| true).unwrap();
         assert_eq!(ps.normalization, Normalization::PerSpeaker);
         assert_eq!(speaker_keys(&speakers, &corpora)[0], "a\u{1f}a0");
+    }
+
+    #[test]
+    fn held_features_stay_within_the_limit_in_training_and_labelling() {
+        // Activation in feature 0; one training row is 50 standard deviations out.
+        let mut rng = crate::model::Rng::new(9);
+        let mut rows: Vec<Vec<f64>> =
+            (0..40).map(|i| vec![if i % 2 == 0 { 1.0 } else { -1.0 } + 0.3 * rng.normal(), rng.normal()]).collect();
+        rows[3][1] = 50.0;
+        let labels: Vec<[Option<bool>; 2]> = (0..40).map(|i| [Some(i % 2 == 0), Some(i % 4 < 2)]).collect();
+        let speakers: Vec<String> = (0..40).map(|i| format!("s{}", i % 4)).collect();
+        let corpora = vec!["c".to_string(); 40];
+        let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+        let cfg = PipelineConfig {
+            representation: Representation::Features,
+            grid: Grid::default(),
+            normalization: Normalization::Global,
+            clip: Some(2.5),
+        };
+        let p = train_predictor(&set, None, &cfg, &Device::flex(), &mut |_, _| true).unwrap();
+        assert_eq!(p.clip, Some(2.5));
+        let rep = p.represent(&rows);
+        assert!(rep.iter().flatten().all(|v| v.abs() <= 2.5));
+        assert_eq!(rep[3][1], 2.5);
+        // Unheld, the outlier's z-score is (50 − mean) / std, far past the limit.
+        assert!(Predictor { clip: None, ..p.clone() }.represent(&rows)[3][1] > 5.0);
+        let far = |z: f64| vec![vec![p.normalizer.mean[0] + z * p.normalizer.std[0], p.normalizer.mean[1] - z * p.normalizer.std[1]]];
+        assert_eq!(p.predict(&far(1e9)), p.predict(&far(3.0)));
+        assert!(p.predict(&far(3.0))[0].activation_high && !p.predict(&far(-3.0))[0].activation_high);
     }
 
     #[test]

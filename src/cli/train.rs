@@ -121,6 +121,33 @@ impl MethodArgs {
     }
 }
 
+/// Options of `train` and `cross-corpus` for recordings unlike the training corpora's.
+#[derive(Args, Debug, Clone)]
+pub struct RobustArgs {
+    /// Hold standardised features within ±Z (before training, and for every recording the
+    /// model labels), so one feature far outside the training data cannot swing a decision.
+    #[arg(long, value_name = "Z", value_parser = positive)]
+    pub clip: Option<f64>,
+    /// Replace this share (0–1) of the training recordings by a degraded copy: another room,
+    /// microphone, band limit, background noise and level (needs the audio, not a feature bank).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
+    pub degrade: f64,
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number")),
+    }
+}
+
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a share between 0 and 1")),
+    }
+}
+
 /// How this run was started, as a user would type it from the repository: `valar` and the
 /// arguments (not this machine's path to the executable).
 fn command_line() -> String {
@@ -166,6 +193,8 @@ pub struct TrainArgs {
     pub check: bool,
     #[command(flatten)]
     pub method: MethodArgs,
+    #[command(flatten)]
+    pub robust: RobustArgs,
 }
 
 pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
@@ -183,6 +212,8 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         aae: a.method.aae(a.dims, a.seed),
         grid: a.method.grid(),
         normalization: a.method.normalization(Normalization::Global),
+        clip: a.robust.clip,
+        degrade: a.robust.degrade,
         device: a.method.device,
         check: a.check,
         evaluation: a.evaluation,
@@ -322,8 +353,14 @@ pub struct CrossCorpusArgs {
     /// JSON report.
     #[arg(long)]
     pub report: PathBuf,
+    /// Also score each held-out corpus on a degraded copy of its recordings (another room,
+    /// microphone, band limit, background noise and level).
+    #[arg(long)]
+    pub score_degraded: bool,
     #[command(flatten)]
     pub method: MethodArgs,
+    #[command(flatten)]
+    pub robust: RobustArgs,
 }
 
 pub fn cross_corpus(a: CrossCorpusArgs) -> anyhow::Result<ExitCode> {
@@ -334,6 +371,9 @@ pub fn cross_corpus(a: CrossCorpusArgs) -> anyhow::Result<ExitCode> {
         seeds: a.seeds,
         grid: a.method.grid(),
         normalization: a.method.normalization(CrossCorpusPlan::default().normalization),
+        clip: a.robust.clip,
+        degrade: a.robust.degrade,
+        score_degraded: a.score_degraded,
         device: a.method.device,
         cache_dir: a.method.cache_dir(),
         report: a.report,
@@ -377,7 +417,12 @@ pub fn calibration(a: CalibrationArgs) -> anyhow::Result<ExitCode> {
         corpora: a.corpora,
         across: a.across || a.across_only,
         within: !a.across_only,
-        pipeline: crate::classify::pipeline::PipelineConfig { representation, grid: a.method.grid(), normalization: Default::default() },
+        pipeline: crate::classify::pipeline::PipelineConfig {
+            representation,
+            grid: a.method.grid(),
+            normalization: Default::default(),
+            clip: None,
+        },
         device: a.method.device,
         cache_dir: a.method.cache_dir(),
         report: a.report,

@@ -120,13 +120,31 @@ impl FeatureCache {
     /// Functionals of every sample of `corpus` (canonical 16 kHz), extracting what the cache
     /// lacks in parallel. A file that cannot be used yields why.
     pub fn corpus_features(&mut self, corpus: &Corpus, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<SampleFeatures> {
+        self.cached(corpus, None, progress)
+    }
+
+    /// Functionals of a degraded copy of every sample of `corpus`
+    /// ([`crate::audio::degrade`]: another room, microphone, band limit, background and
+    /// level). Copy `copy` of a file is drawn from its content and `copy`, so every run gets
+    /// the same copy; copies are cached beside the clean features.
+    pub fn degraded_features(&mut self, corpus: &Corpus, copy: u64, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<SampleFeatures> {
+        self.cached(corpus, Some(copy), progress)
+    }
+
+    fn cached(&mut self, corpus: &Corpus, copy: Option<u64>, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<SampleFeatures> {
         use rayon::prelude::*;
         let total = corpus.samples.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let keyed: Vec<Result<String, SampleError>> = corpus
             .samples
             .par_iter()
-            .map(|s| FeatureCache::key(&s.path).map_err(|e| SampleError::Read { path: s.path.clone(), source: Arc::new(e) }))
+            .map(|s| {
+                let key = FeatureCache::key(&s.path).map_err(|e| SampleError::Read { path: s.path.clone(), source: Arc::new(e) })?;
+                Ok(match copy {
+                    None => key,
+                    Some(c) => format!("{key}~degraded{DEGRADE_VERSION}-{c}"),
+                })
+            })
             .collect();
         let results: Vec<SampleFeatures> = corpus
             .samples
@@ -135,9 +153,10 @@ impl FeatureCache {
             .map(|(s, key)| {
                 let r = match key {
                     Err(e) => Err(e.clone()),
-                    Ok(k) => match self.map.get(k) {
-                        Some(v) => Ok(*v),
-                        None => extract(&s.path),
+                    Ok(k) => match (self.map.get(k), copy) {
+                        (Some(v), _) => Ok(*v),
+                        (None, None) => extract(&s.path),
+                        (None, Some(c)) => extract_degraded(&s.path, copy_seed(k, c)),
                     },
                 };
                 progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
@@ -153,6 +172,29 @@ impl FeatureCache {
         }
         results
     }
+}
+
+/// Version of the degradation chain ([`crate::audio::Degradation`]); part of the cache key of
+/// degraded copies, so a changed chain is extracted afresh.
+const DEGRADE_VERSION: u32 = 1;
+
+/// The seed of a copy: its cache key (content hash, version, copy) folded to 64 bits.
+fn copy_seed(key: &str, copy: u64) -> u64 {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(b) ^ copy
+}
+
+fn extract_degraded(path: &Path, seed: u64) -> SampleFeatures {
+    let canonical = crate::audio::load_canonical(path).map_err(|e| SampleError::Extract(Arc::new(egemaps::FileError::from(e))))?;
+    let samples = crate::audio::degrade(&canonical.samples, canonical.sample_rate, seed);
+    let source = crate::audio::Source::Signal { name: path, samples: &samples, rate: canonical.sample_rate };
+    let an = egemaps::extract_source(source, Rate::Canonical, false, 1).map_err(|e| SampleError::Extract(Arc::new(e)))?;
+    if !an.functionals.is_valid() {
+        return Err(SampleError::TooShort(path.to_path_buf()));
+    }
+    Ok(an.functionals.0)
 }
 
 fn extract(path: &Path) -> SampleFeatures {

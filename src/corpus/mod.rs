@@ -207,6 +207,25 @@ mod tests {
     }
 
     #[test]
+    fn a_degraded_share_replaces_that_share_of_rows_by_their_copies() {
+        let d = LabelledData {
+            rows: (0..1000).map(|i| vec![i as f64]).collect(),
+            degraded: (0..1000).map(|i| vec![-(i as f64) - 1.0]).collect(),
+            ..Default::default()
+        };
+        assert_eq!(d.with_degraded_share(0.0, 1), d.rows);
+        assert_eq!(d.with_degraded_share(1.0, 1), d.degraded);
+        let half = d.with_degraded_share(0.5, 1);
+        let replaced = half.iter().filter(|r| r[0] < 0.0).count();
+        assert!((450..=550).contains(&replaced), "{replaced} of 1000");
+        assert!(half.iter().enumerate().all(|(i, r)| r[0] == i as f64 || r[0] == -(i as f64) - 1.0), "each row or its own copy");
+        assert_eq!(half, d.with_degraded_share(0.5, 1), "seeded");
+        assert_ne!(half, d.with_degraded_share(0.5, 2));
+        let without = LabelledData { degraded: Vec::new(), ..d.clone() };
+        assert_eq!(without.with_degraded_share(0.5, 1), d.rows, "no copies: the rows as they are");
+    }
+
+    #[test]
     fn emotion_table_follows_readme() {
         assert_eq!(emotion_labels("Angry").map(|e| (e.1, e.2)), Some((Some(true), Some(false))));
         assert_eq!(emotion_labels("calm").map(|e| (e.1, e.2)), Some((Some(false), Some(true))));
@@ -228,6 +247,8 @@ pub struct LabelledData {
     pub emotions: Vec<String>,
     /// Samples left out, with the reason.
     pub skipped: Vec<String>,
+    /// A degraded copy of each row ([`load_labelled_degraded`]); empty when not loaded.
+    pub degraded: Vec<Vec<f64>>,
 }
 
 impl LabelledData {
@@ -247,6 +268,18 @@ impl LabelledData {
         self.corpora.extend(other.corpora);
         self.emotions.extend(other.emotions);
         self.skipped.extend(other.skipped);
+        self.degraded.extend(other.degraded);
+    }
+
+    /// The rows with a `share` of them (each independently, drawn from `seed`) replaced by
+    /// their degraded copies: training data recorded through many chains, at the size of the
+    /// original. Without degraded copies, or at share 0, the rows as they are.
+    pub fn with_degraded_share(&self, share: f64, seed: u64) -> Vec<Vec<f64>> {
+        if self.degraded.len() != self.rows.len() || share <= 0.0 {
+            return self.rows.clone();
+        }
+        let mut rng = crate::rng::Rng::new(seed ^ 0xDE6_2ADE);
+        self.rows.iter().zip(&self.degraded).map(|(r, d)| if rng.uniform() < share { d.clone() } else { r.clone() }).collect()
     }
 
     /// The rows as a feature bank.
@@ -297,15 +330,53 @@ pub fn load_labelled(path: &Path, cache: &mut FeatureCache, progress: &(dyn Fn(u
     let corpus = load(path)?;
     let features = cache.corpus_features(&corpus, progress);
     let _ = cache.save();
+    labelled(path, &corpus, features, None)
+}
+
+/// [`load_labelled`] with a degraded copy of every recording beside it (copy `copy`, see
+/// [`FeatureCache::degraded_features`]); a sample either copy cannot use is skipped whole. A
+/// feature bank has no audio to degrade: an error.
+pub fn load_labelled_degraded(
+    path: &Path,
+    cache: &mut FeatureCache,
+    copy: u64,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<LabelledData, CorpusError> {
+    if path.is_file() && FeatureBank::is_bank_file(path) {
+        return Err(CorpusError::Format { path: path.to_path_buf(), message: "a feature bank holds no audio to degrade".into() });
+    }
+    let corpus = load(path)?;
+    let n = corpus.samples.len();
+    let features = cache.corpus_features(&corpus, &|done, _| progress(done, 2 * n));
+    let degraded = cache.degraded_features(&corpus, copy, &|done, _| progress(n + done, 2 * n));
+    let _ = cache.save();
+    labelled(path, &corpus, features, Some(degraded))
+}
+
+fn labelled(
+    path: &Path,
+    corpus: &Corpus,
+    features: Vec<SampleFeatures>,
+    degraded: Option<Vec<SampleFeatures>>,
+) -> Result<LabelledData, CorpusError> {
     let mut d = LabelledData { name: corpus.name.clone(), ..Default::default() };
+    let mut degraded = degraded.map(|v| v.into_iter());
     for (s, f) in corpus.samples.iter().zip(features) {
+        let copy = degraded.as_mut().and_then(|it| it.next());
+        let f = match copy {
+            None => f.map(|v| (v, None)),
+            Some(c) => f.and_then(|v| c.map(|c| (v, Some(c)))),
+        };
         match f {
-            Ok(v) => {
+            Ok((v, copy)) => {
                 d.rows.push(v.to_vec());
                 d.labels.push([s.activation, s.valence]);
                 d.speakers.push(s.speaker.clone());
                 d.corpora.push(corpus.name.clone());
                 d.emotions.push(s.emotion.clone());
+                if let Some(c) = copy {
+                    d.degraded.push(c.to_vec());
+                }
             }
             Err(e) => d.skipped.push(e.to_string()),
         }

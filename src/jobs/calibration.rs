@@ -34,7 +34,12 @@ impl Default for CalibrationPlan {
             corpora: Vec::new(),
             across: false,
             within: true,
-            pipeline: PipelineConfig { representation: Representation::Features, grid: Grid::default(), normalization: Default::default() },
+            pipeline: PipelineConfig {
+                representation: Representation::Features,
+                grid: Grid::default(),
+                normalization: Default::default(),
+                clip: None,
+            },
             device: DeviceChoice::default(),
             cache_dir: FeatureCache::default_dir(),
             report: PathBuf::from("calibration.json"),

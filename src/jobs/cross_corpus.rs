@@ -2,12 +2,16 @@
 
 use std::path::PathBuf;
 
-use super::{CancelToken, Event, JobError, Sink, load_pool, write_json};
-use crate::classify::experiment::{Condition, CrossCorpusRow, NamedSet, cross_corpus_markdown, leave_one_corpus_out};
+use super::{CancelToken, Event, JobError, Sink, load_pool_with, write_json};
+use crate::classify::experiment::{Condition, CrossCorpusRow, LocoSetup, NamedSet, cross_corpus_markdown, leave_one_corpus_out};
 use crate::classify::pipeline::LabelledSet;
 use crate::classify::{Grid, Normalization};
 use crate::corpus::FeatureCache;
 use crate::model::{AaeConfig, DeviceChoice, select_device};
+
+/// Which degraded copy of each recording cross-corpus runs and training use
+/// (`FeatureCache::degraded_features`).
+pub const DEGRADED_COPY: u64 = 1;
 
 /// A leave-one-corpus-out run.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +25,14 @@ pub struct CrossCorpusPlan {
     pub grid: Grid,
     /// How every corpus (the held-out one too) is standardised before anything is fitted.
     pub normalization: Normalization,
+    /// Standardised features held within ± this (`PipelineConfig::clip`); None: not held.
+    pub clip: Option<f64>,
+    /// Share of each training corpus's recordings replaced by a degraded copy
+    /// (`audio::degrade`); 0: none.
+    pub degrade: f64,
+    /// Also score each held-out corpus on a degraded copy of it (another room, microphone,
+    /// band limit, background and level).
+    pub score_degraded: bool,
     pub device: DeviceChoice,
     pub cache_dir: PathBuf,
     /// The JSON report to write.
@@ -37,6 +49,9 @@ impl Default for CrossCorpusPlan {
             seeds: 1,
             grid: Grid::default(),
             normalization: Normalization::Global,
+            clip: None,
+            degrade: 0.0,
+            score_degraded: false,
             device: DeviceChoice::default(),
             cache_dir: FeatureCache::default_dir(),
             report: PathBuf::from("cross-corpus.json"),
@@ -60,11 +75,25 @@ pub fn run(plan: &CrossCorpusPlan, sink: &dyn Sink, cancel: &CancelToken) -> Res
     let t0 = std::time::Instant::now();
     let mut cache = FeatureCache::open(&plan.cache_dir);
     let mut data = Vec::new();
+    // One degraded copy of each recording serves both: part of the training rows, and the
+    // held-out corpus's degraded test (never both in one fold).
+    let copy = (plan.degrade > 0.0 || plan.score_degraded).then_some(DEGRADED_COPY);
     for p in &plan.corpora {
-        data.push(load_pool(std::slice::from_ref(p), &mut cache, sink, cancel, (0.0, 0.1))?);
+        data.push(load_pool_with(std::slice::from_ref(p), &mut cache, copy, sink, cancel, (0.0, 0.1))?);
     }
+    let training: Vec<Vec<Vec<f64>>> = data.iter().map(|d| d.with_degraded_share(plan.degrade, DEGRADED_COPY)).collect();
     let (device, device_name) = select_device(plan.device);
-    let sets: Vec<NamedSet<'_>> = data.iter().map(|d| NamedSet { name: d.name.clone(), set: LabelledSet::from(d) }).collect();
+    let sets: Vec<NamedSet<'_>> = data
+        .iter()
+        .zip(&training)
+        .map(|(d, t)| NamedSet {
+            name: d.name.clone(),
+            set: LabelledSet::from(d),
+            training_rows: Some(t),
+            degraded: plan.score_degraded.then_some(d.degraded.as_slice()),
+        })
+        .collect();
+    let setup = LocoSetup { grid: plan.grid.clone(), normalization: plan.normalization, clip: plan.clip };
     let mut rows = Vec::new();
     for k in 0..plan.seeds.max(1) as u64 {
         // Deterministic conditions (the baselines) need one seed only: the first.
@@ -74,7 +103,7 @@ pub fn run(plan: &CrossCorpusPlan, sink: &dyn Sink, cancel: &CancelToken) -> Res
             continue;
         }
         let aae = AaeConfig { seed: plan.aae.seed + k, ..plan.aae.clone() };
-        rows.extend(leave_one_corpus_out(&sets, &conditions, &aae, &plan.grid, plan.normalization, &device, &|p| {
+        rows.extend(leave_one_corpus_out(&sets, &conditions, &aae, &setup, &device, &|p| {
             sink.event(Event::Step { done: p.done, total: p.total, what: format!("seed {}: {}", aae.seed, p.what) });
             !cancel.is_cancelled()
         })?);
@@ -85,6 +114,8 @@ pub fn run(plan: &CrossCorpusPlan, sink: &dyn Sink, cancel: &CancelToken) -> Res
         &serde_json::json!({
             "protocol": "leave-one-corpus-out",
             "normalization": plan.normalization,
+            "clip": plan.clip,
+            "degrade": plan.degrade,
             "aae": plan.aae,
             "corpora": data.iter().map(|d| (d.name.clone(), d.len())).collect::<Vec<_>>(),
             "device": device_name,

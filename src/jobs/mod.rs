@@ -194,6 +194,19 @@ pub(crate) fn load_pool(
     cache: &mut FeatureCache,
     sink: &dyn Sink,
     cancel: &CancelToken,
+    range: (f32, f32),
+) -> Result<LabelledData, JobError> {
+    load_pool_with(paths, cache, None, sink, cancel, range)
+}
+
+/// [`load_pool`], with degraded copy `degraded` of every recording beside its rows where asked
+/// ([`crate::corpus::load_labelled_degraded`]).
+pub(crate) fn load_pool_with(
+    paths: &[PathBuf],
+    cache: &mut FeatureCache,
+    degraded: Option<u64>,
+    sink: &dyn Sink,
+    cancel: &CancelToken,
     (from, to): (f32, f32),
 ) -> Result<LabelledData, JobError> {
     let mut pooled = LabelledData::default();
@@ -203,12 +216,16 @@ pub(crate) fn load_pool(
         cancel.check()?;
         let start = from + share * k as f32;
         let what = p.display().to_string();
-        let d = load_labelled(p, cache, &|done, total| {
+        let progress = |done: usize, total: usize| {
             sink.event(Event::Stage {
                 name: format!("features of {what}: {done}/{total}"),
                 fraction: start + share * done as f32 / total.max(1) as f32,
             })
-        })?;
+        };
+        let d = match degraded {
+            None => load_labelled(p, cache, &progress)?,
+            Some(copy) => crate::corpus::load_labelled_degraded(p, cache, copy, &progress)?,
+        };
         for s in &d.skipped {
             sink.event(Event::Skipped(s.clone()));
         }

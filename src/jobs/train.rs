@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{CancelToken, Event, JobError, Sink, counts, load_pool};
+use super::{CancelToken, Event, JobError, Sink, counts, load_pool, load_pool_with};
 use crate::classify::bundle::{Bundle, Metadata};
 use crate::classify::experiment::{Condition, ExperimentConfig, OutOfContext, run_experiment};
 use crate::classify::pipeline::{LabelledSet, PipelineConfig, TASKS, train_predictor};
@@ -57,6 +57,12 @@ pub struct TrainPlan {
     /// (each group by its own label-free statistics; such a model is meant for batch-adapted
     /// labelling, `label --adapt`).
     pub normalization: Normalization,
+    /// Standardised features held within ± this (`PipelineConfig::clip`); None: not held.
+    pub clip: Option<f64>,
+    /// Share of the in-context recordings replaced by a degraded copy (`audio::degrade`: another
+    /// room, microphone, band limit, background and level) for training; 0: none. Needs audio
+    /// (not a feature bank).
+    pub degrade: f64,
     pub device: DeviceChoice,
     /// Run leave-one-speaker-out against the features-only baseline before saving.
     pub check: bool,
@@ -79,6 +85,8 @@ impl Default for TrainPlan {
             aae: AaeConfig::default(),
             grid: Grid::default(),
             normalization: Normalization::Global,
+            clip: None,
+            degrade: 0.0,
             device: DeviceChoice::default(),
             check: false,
             evaluation: None,
@@ -132,7 +140,9 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
         None => serde_json::Value::Null,
     };
     let mut cache = FeatureCache::open(&plan.cache_dir);
-    let inside = load_pool(&plan.in_context, &mut cache, sink, cancel, (0.0, 0.15))?;
+    let copy = (plan.degrade > 0.0).then_some(super::cross_corpus::DEGRADED_COPY);
+    let inside = load_pool_with(&plan.in_context, &mut cache, copy, sink, cancel, (0.0, 0.15))?;
+    let training_rows = inside.with_degraded_share(plan.degrade, super::cross_corpus::DEGRADED_COPY);
     let enrich = plan.recipe == Recipe::Enriched;
     let outside =
         if plan.out_of_context.is_empty() { None } else { Some(load_pool(&plan.out_of_context, &mut cache, sink, cancel, (0.15, 0.2))?) };
@@ -142,14 +152,20 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
     let (device, device_name) = select_device(plan.device);
     sink.event(Event::Notice(format!("training on {} samples ({device_name})", inside.len())));
     let representation = plan.recipe.condition().representation(&plan.aae);
-    let cfg = PipelineConfig { representation: representation.clone(), grid: plan.grid.clone(), normalization: plan.normalization };
+    let cfg = PipelineConfig {
+        representation: representation.clone(),
+        grid: plan.grid.clone(),
+        normalization: plan.normalization,
+        clip: plan.clip,
+    };
     let epochs = plan.aae.epochs.max(1);
     let stages = if enrich { 2.0 } else { 1.0 };
     let span = if plan.check { 0.4 } else { 0.78 };
     let mut stage_no = 0.0;
     let mut last_stage = String::new();
     let out_set = outside.as_ref().filter(|_| enrich).map(LabelledSet::from);
-    let mut predictor = train_predictor(&LabelledSet::from(&inside), out_set.as_ref(), &cfg, &device, &mut |s, l| {
+    let train_set = LabelledSet { rows: &training_rows, ..LabelledSet::from(&inside) };
+    let mut predictor = train_predictor(&train_set, out_set.as_ref(), &cfg, &device, &mut |s, l| {
         if s != last_stage {
             if !last_stage.is_empty() {
                 stage_no += 1.0;

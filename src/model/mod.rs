@@ -6,11 +6,10 @@
 mod device;
 mod enrich;
 mod net;
-mod rng;
 
+pub use crate::rng::Rng;
 pub use device::{DeviceChoice, select_device};
 pub use enrich::{NeighbourLabels, classifier_labels, neighbour_labels};
-pub use rng::Rng;
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};

@@ -6,7 +6,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 const SLOPE: f64 = 0.2;
 

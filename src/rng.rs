@@ -1,5 +1,5 @@
-//! A small seeded generator (SplitMix64) for weight initialisation, shuffling and the prior
-//! samples, so a seed fully determines a CPU training run.
+//! A small seeded generator (SplitMix64): weight initialisation, shuffling and the prior
+//! samples of the autoencoder, and the degraded copies of training audio, so a seed fully determines a run.
 
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
