@@ -182,10 +182,10 @@ struct Labeller {
     model: PathBuf,
 }
 
-/// The bundled model, compiled in so an installed wheel needs no checkout. It is the
-/// features-only recipe (models/README.md), so it has no encoder file; a bundled model with an
-/// autoencoder would need its `encoder.bpk` compiled in beside it.
+/// The bundled model, compiled in so an installed wheel needs no checkout: the enriched AAE
+/// (models/README.md), its `model.json` and its encoder's weights.
 const BUNDLED_MODEL: &[u8] = include_bytes!("../../models/default/model.json");
+const BUNDLED_ENCODER: &[u8] = include_bytes!("../../models/default/encoder.bpk");
 
 fn load(dir: &Path) -> PyResult<Predictor> {
     let (device, _) = select_device(DeviceChoice::Cpu);
@@ -205,6 +205,7 @@ impl Labeller {
                 None => {
                     let dir = tempfile::tempdir().map_err(fail)?;
                     std::fs::write(dir.path().join("model.json"), BUNDLED_MODEL).map_err(fail)?;
+                    std::fs::write(dir.path().join("encoder.bpk"), BUNDLED_ENCODER).map_err(fail)?;
                     Ok(Self { predictor: load(dir.path())?, model: PathBuf::from("(bundled)") })
                 }
             }
