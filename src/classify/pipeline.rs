@@ -171,9 +171,10 @@ pub fn speaker_keys(speakers: &[String], corpora: &[String]) -> Vec<String> {
     corpora.iter().zip(speakers).map(|(c, s)| format!("{c}\u{1f}{s}")).collect()
 }
 
-/// `rows` held within ±`limit` (unchanged without one).
+/// `rows` held within ±`limit` (unchanged without one, or with one that is not a positive
+/// number: the CLI and the model loader refuse those before they get here).
 fn clip(mut rows: Vec<Vec<f64>>, limit: Option<f64>) -> Vec<Vec<f64>> {
-    if let Some(c) = limit {
+    if let Some(c) = limit.filter(|c| *c > 0.0) {
         rows.iter_mut().flatten().for_each(|v| *v = v.clamp(-c, c));
     }
     rows
