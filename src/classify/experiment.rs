@@ -307,7 +307,7 @@ pub fn run_experiment(
         // The rows were standardised above (`normalize`): the pipeline adds only its global normaliser.
         let pcfg = PipelineConfig {
             representation: cond.representation.clone(),
-            grid: Grid { select: cond.select, ..cfg.grid.clone() },
+            grid: Grid { select: cond.select && cfg.grid.select, ..cfg.grid.clone() },
             normalization: Normalization::Global,
             clip: None,
         };
@@ -817,7 +817,7 @@ pub fn leave_one_corpus_out(
             let normalization = setup.normalization;
             let pcfg = PipelineConfig {
                 representation: cond.representation(aae),
-                grid: Grid { select: cond != Condition::Baseline, ..setup.grid.clone() },
+                grid: Grid { select: cond != Condition::Baseline && setup.grid.select, ..setup.grid.clone() },
                 normalization,
                 clip: setup.clip,
             };

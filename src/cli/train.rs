@@ -40,6 +40,9 @@ pub struct MethodArgs {
     /// Speaker-grouped folds of the inner cross-validation.
     #[arg(long, default_value_t = Grid::default().inner_folds)]
     pub inner_folds: usize,
+    /// ANOVA-F selection of the SVMs' inputs (false: every dimension, for every condition).
+    #[arg(long, default_value_t = Grid::default().select, action = clap::ArgAction::Set)]
+    pub selection: bool,
     /// Standardise each speaker by its own statistics (evaluation only; same as
     /// `--normalization per-speaker`).
     #[arg(long)]
@@ -88,7 +91,7 @@ pub struct MethodArgs {
 
 impl MethodArgs {
     fn grid(&self) -> Grid {
-        Grid { kernel: self.kernel, cs: self.c_grid.clone(), inner_folds: self.inner_folds, ..Grid::default() }
+        Grid { kernel: self.kernel, cs: self.c_grid.clone(), inner_folds: self.inner_folds, select: self.selection, ..Grid::default() }
     }
 
     fn aae(&self, dims: usize, seed: u64) -> AaeConfig {
