@@ -592,6 +592,14 @@ mod tests {
         assert!(far.adapted_uar.unwrap() > 0.9, "adapted {:?}", far.adapted_uar);
         assert!(far.uar < 0.75, "unadapted, the offset corpus lands in one class: {}", far.uar);
         assert!(far.speaker_adapted_uar.unwrap() > 0.9, "speaker-adapted {:?}", far.speaker_adapted_uar);
+        // Without selection every condition's SVMs see every dimension: baselinefs is then baseline.
+        let all = LocoSetup { grid: Grid { select: false, ..Grid::default() }, ..LocoSetup::default() };
+        let unselected = leave_one_corpus_out(&sets, &[Condition::Baselinefs], &aae, &all, &Device::flex(), &|_| true).unwrap();
+        let plain = leave_one_corpus_out(&sets, &[Condition::Baseline], &aae, &LocoSetup::default(), &Device::flex(), &|_| true).unwrap();
+        let uars = |rows: &[CrossCorpusRow]| rows.iter().map(|r| (r.uar, r.adapted_uar)).collect::<Vec<_>>();
+        assert_eq!(uars(&unselected), uars(&plain));
+        let selected: Vec<CrossCorpusRow> = rows.iter().filter(|r| r.condition == Condition::Baselinefs).cloned().collect();
+        assert_ne!(uars(&selected), uars(&plain), "with selection, baselinefs differs from baseline here");
         // Trained per corpus (or per speaker), the far corpus is classified once it is adapted;
         // one recording of it through the pooled normaliser still is not.
         for mode in [Normalization::PerCorpus, Normalization::PerSpeaker] {
