@@ -144,6 +144,19 @@ fn degraded_copies_train_and_test_from_the_cache_and_a_bank_cannot_be_degraded()
 }
 
 #[test]
+fn a_model_whose_inner_cross_validation_had_nothing_to_choose_saves_and_loads() {
+    // One C and no selection: the inner UAR is NaN, which JSON writes as null.
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = valar::classify::Grid { select: false, cs: vec![0.01], ..Default::default() };
+    let plan = TrainPlan { recipe: Recipe::Features, grid, check: false, ..tiny_plan(tmp.path()) };
+    let trained = valar::jobs::train::run(&plan, &|_| {}, &CancelToken::new()).expect("training");
+    let (device, _) = select_device(DeviceChoice::Cpu);
+    let b = Bundle::load(&trained.path, &device).expect("it loads");
+    assert!(b.predictor.tasks[0].inner_uar.is_nan());
+    assert_eq!(b.predictor.tasks[0].selected.len(), 88, "every feature");
+}
+
+#[test]
 fn a_cancelled_training_is_not_an_error_and_leaves_no_model() {
     let tmp = tempfile::tempdir().unwrap();
     let plan = TrainPlan { aae: AaeConfig { epochs: 50, ..tiny_plan(tmp.path()).aae }, ..tiny_plan(tmp.path()) };

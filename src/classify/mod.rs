@@ -95,8 +95,15 @@ pub struct TaskModel {
     pub selected: Vec<usize>,
     pub svm: Svm,
     pub params: SvmParams,
-    /// Mean inner-CV UAR of the chosen setting (NaN when there was nothing to choose).
+    /// Mean inner-CV UAR of the chosen setting (NaN when there was nothing to choose, which
+    /// JSON writes as null).
+    #[serde(deserialize_with = "nan_if_null")]
     pub inner_uar: f64,
+}
+
+/// A number, or NaN where JSON has null (serde_json writes NaN as null).
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl TaskModel {
