@@ -120,32 +120,46 @@ impl FeatureCache {
     /// Functionals of every sample of `corpus` (canonical 16 kHz), extracting what the cache
     /// lacks in parallel. A file that cannot be used yields why.
     pub fn corpus_features(&mut self, corpus: &Corpus, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<SampleFeatures> {
-        self.cached(corpus, None, progress)
+        let keys = content_keys(corpus);
+        self.cached(corpus, &keys, None, progress)
     }
 
-    /// Functionals of a degraded copy of every sample of `corpus`
-    /// ([`crate::audio::degrade`]: another room, microphone, band limit, background and
-    /// level). Copy `copy` of a file is drawn from its content and `copy`, so every run gets
-    /// the same copy; copies are cached beside the clean features.
-    pub fn degraded_features(&mut self, corpus: &Corpus, copy: u64, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<SampleFeatures> {
-        self.cached(corpus, Some(copy), progress)
+    /// [`Self::corpus_features`] and, beside them, the functionals of a degraded copy of every
+    /// sample ([`crate::audio::degrade`]: another room, microphone, band limit, background
+    /// and level), each file read and hashed once. Copy `copy` of a file is drawn from its
+    /// content and `copy`, so every run gets the same copy; copies are cached beside the clean
+    /// features. `progress` counts both passes (2 × samples).
+    pub fn features_with_degraded(
+        &mut self,
+        corpus: &Corpus,
+        copy: u64,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> (Vec<SampleFeatures>, Vec<SampleFeatures>) {
+        let n = corpus.samples.len();
+        let keys = content_keys(corpus);
+        let clean = self.cached(corpus, &keys, None, &|done, _| progress(done, 2 * n));
+        let degraded = self.cached(corpus, &keys, Some(copy), &|done, _| progress(n + done, 2 * n));
+        (clean, degraded)
     }
 
-    fn cached(&mut self, corpus: &Corpus, copy: Option<u64>, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<SampleFeatures> {
+    /// Features of `corpus` whose content keys are `keys` (the clean ones, or with `copy` those
+    /// of degraded copy `copy`), extracting what the cache lacks in parallel.
+    fn cached(
+        &mut self,
+        corpus: &Corpus,
+        keys: &[Result<String, SampleError>],
+        copy: Option<u64>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Vec<SampleFeatures> {
         use rayon::prelude::*;
         let total = corpus.samples.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let keyed: Vec<Result<String, SampleError>> = corpus
-            .samples
-            .par_iter()
-            .map(|s| {
-                let key = FeatureCache::key(&s.path).map_err(|e| SampleError::Read { path: s.path.clone(), source: Arc::new(e) })?;
-                Ok(match copy {
-                    None => key,
-                    Some(c) => format!("{key}~degraded{DEGRADE_VERSION}-{c}"),
-                })
-            })
-            .collect();
+        let keyed: Vec<Result<String, SampleError>> = match copy {
+            None => keys.to_vec(),
+            Some(c) => {
+                keys.iter().map(|k| k.as_ref().map(|k| format!("{k}~degraded{DEGRADE_VERSION}-{c}")).map_err(Clone::clone)).collect()
+            }
+        };
         let results: Vec<SampleFeatures> = corpus
             .samples
             .par_iter()
@@ -172,6 +186,16 @@ impl FeatureCache {
         }
         results
     }
+}
+
+/// Content key of every sample of `corpus` (SHA-256 of its bytes), or why it could not be read.
+fn content_keys(corpus: &Corpus) -> Vec<Result<String, SampleError>> {
+    use rayon::prelude::*;
+    corpus
+        .samples
+        .par_iter()
+        .map(|s| FeatureCache::key(&s.path).map_err(|e| SampleError::Read { path: s.path.clone(), source: Arc::new(e) }))
+        .collect()
 }
 
 /// Version of the degradation chain ([`crate::audio::Degradation`]); part of the cache key of

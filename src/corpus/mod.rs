@@ -334,7 +334,7 @@ pub fn load_labelled(path: &Path, cache: &mut FeatureCache, progress: &(dyn Fn(u
 }
 
 /// [`load_labelled`] with a degraded copy of every recording beside it (copy `copy`, see
-/// [`FeatureCache::degraded_features`]); a sample either copy cannot use is skipped whole. A
+/// [`FeatureCache::features_with_degraded`]); a sample either copy cannot use is skipped whole. A
 /// feature bank has no audio to degrade: an error.
 pub fn load_labelled_degraded(
     path: &Path,
@@ -346,9 +346,7 @@ pub fn load_labelled_degraded(
         return Err(CorpusError::Format { path: path.to_path_buf(), message: "a feature bank holds no audio to degrade".into() });
     }
     let corpus = load(path)?;
-    let n = corpus.samples.len();
-    let features = cache.corpus_features(&corpus, &|done, _| progress(done, 2 * n));
-    let degraded = cache.degraded_features(&corpus, copy, &|done, _| progress(n + done, 2 * n));
+    let (features, degraded) = cache.features_with_degraded(&corpus, copy, progress);
     let _ = cache.save();
     labelled(path, &corpus, features, Some(degraded))
 }

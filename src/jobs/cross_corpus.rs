@@ -10,7 +10,7 @@ use crate::corpus::FeatureCache;
 use crate::model::{AaeConfig, DeviceChoice, select_device};
 
 /// Which degraded copy of each recording cross-corpus runs and training use
-/// (`FeatureCache::degraded_features`).
+/// (`FeatureCache::features_with_degraded`).
 pub const DEGRADED_COPY: u64 = 1;
 
 /// A leave-one-corpus-out run.
