@@ -19,3 +19,4 @@ pub mod fsutil;
 pub mod jobs;
 pub mod model;
 pub mod rng;
+pub mod tally;

@@ -31,32 +31,42 @@ fn folder(dir: &Path, n: usize) -> PathBuf {
     d
 }
 
-/// A small deterministic generator for the kill moments.
-fn moments(seed: u64, n: usize, max_ms: u64) -> Vec<u64> {
-    let mut s = seed | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s % max_ms.max(1)
-        })
-        .collect()
+/// Seeded kill moments spread over how long a run takes. The window starts at a timed run's
+/// length, stretched by `stretch` so that some kills come after the end; other tests share
+/// the machine, so a run may be faster later than when it was timed, and the window then
+/// shrinks to the fastest finished run, so most kills still land mid-run.
+struct Kills {
+    state: u64,
+    run_ms: f64,
+    stretch: f64,
 }
 
-/// Runs `cmd`, SIGKILLs it after `ms` (unless it finished), and says whether it finished.
-fn run_and_kill(mut cmd: Command, ms: u64) -> bool {
-    let mut child = cmd.spawn().unwrap();
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_millis(ms) {
-        if child.try_wait().unwrap().is_some() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
+impl Kills {
+    fn new(seed: u64, run_ms: f64, stretch: f64) -> Self {
+        Self { state: seed | 1, run_ms, stretch }
     }
-    let _ = child.kill(); // SIGKILL on Unix
-    let _ = child.wait();
-    false
+
+    /// Runs `cmd` and SIGKILLs it at the next moment unless it finished first: the moment in
+    /// milliseconds, and whether it finished.
+    fn run(&mut self, mut cmd: Command) -> (u64, bool) {
+        let s = &mut self.state;
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        let at = ((*s % 10_000) as f64 / 10_000.0 * (self.run_ms * self.stretch + 20.0)) as u64;
+        let mut child = cmd.spawn().unwrap();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_millis(at) {
+            if child.try_wait().unwrap().is_some() {
+                self.run_ms = self.run_ms.min(t0.elapsed().as_secs_f64() * 1000.0);
+                return (at, true);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let _ = child.kill(); // SIGKILL on Unix
+        let _ = child.wait();
+        (at, false)
+    }
 }
 
 fn timed(mut cmd: Command) -> (f64, std::process::Output) {
@@ -86,9 +96,10 @@ fn killed_label_runs_leave_the_previous_file_or_a_complete_one_and_resume_matche
     let previous_text = std::fs::read_to_string(&previous).unwrap();
     let out = dir.path().join("out.csv");
     let mut killed = 0;
-    for (k, at) in moments(7, 8, (ms * 1.2) as u64 + 20).into_iter().enumerate() {
+    let mut kills = Kills::new(7, ms, 1.2);
+    for k in 0..8 {
         std::fs::write(&out, &previous_text).unwrap();
-        let finished = run_and_kill(label(&out), at);
+        let (at, finished) = kills.run(label(&out));
         killed += usize::from(!finished);
         let now = std::fs::read_to_string(&out).unwrap_or_default();
         assert!(now == previous_text || now == clean_text, "kill {k} at {at} ms left a partial output:\n{now}");
@@ -130,10 +141,12 @@ fn killed_extract_runs_leave_the_previous_csvs_or_complete_ones_and_resume_match
     assert_eq!(std::fs::read_to_string(&out).unwrap(), clean[0], "functionals after resuming a kill between the renames");
     assert_eq!(std::fs::read_to_string(&lld).unwrap(), clean[1], "LLDs after resuming a kill between the renames");
     let mut killed = 0;
-    for (k, at) in moments(11, 6, (ms * 1.2) as u64 + 20).into_iter().enumerate() {
+    let mut kills = Kills::new(11, ms, 1.2);
+    for k in 0..6 {
         std::fs::write(&out, &previous[0]).unwrap();
         std::fs::write(&lld, &previous[1]).unwrap();
-        killed += usize::from(!run_and_kill(extract(&audio, &out, &lld, false), at));
+        let (at, finished) = kills.run(extract(&audio, &out, &lld, false));
+        killed += usize::from(!finished);
         for (i, path) in [&out, &lld].into_iter().enumerate() {
             let now = std::fs::read_to_string(path).unwrap_or_default();
             assert!(now == previous[i] || now == clean[i], "kill {k} at {at} ms left a partial {}", path.display());
@@ -166,9 +179,10 @@ fn killed_training_leaves_no_half_written_model() {
     };
     let (ms, o) = timed(train(&dir.path().join("clean")));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for (k, at) in moments(3, 5, (ms * 1.1) as u64 + 20).into_iter().enumerate() {
+    let mut kills = Kills::new(3, ms, 1.1);
+    for k in 0..5 {
         let _ = std::fs::remove_dir_all(&model);
-        let finished = run_and_kill(train(&model), at);
+        let (at, finished) = kills.run(train(&model));
         if model.exists() {
             let label = valar()
                 .args(["label", "assets/demo-calm.wav", "--model"])

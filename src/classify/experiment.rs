@@ -297,7 +297,7 @@ pub fn run_experiment(
         }
     }
     let total = jobs.len() * folds.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tally = crate::tally::Tally::new();
     let mut out = Vec::new();
     for (samples, seed, cond) in jobs {
         let ooc = cond.out_of_context.map(|o| {
@@ -341,17 +341,13 @@ pub fn run_experiment(
                         conf[1].add(t, p.valence_positive);
                     }
                 }
-                let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                let go_on = progress(&Progress {
-                    done: d,
-                    total,
-                    what: format!(
-                        "{}{}{}",
-                        cond.condition,
-                        cond.representation.aae().map(|a| format!(" D={}", a.dims)).unwrap_or_default(),
-                        cond.out_of_context.map(|o| format!(" ← {}", outside[o].name)).unwrap_or_default()
-                    ),
-                });
+                let what = format!(
+                    "{}{}{}",
+                    cond.condition,
+                    cond.representation.aae().map(|a| format!(" D={}", a.dims)).unwrap_or_default(),
+                    cond.out_of_context.map(|o| format!(" ← {}", outside[o].name)).unwrap_or_default()
+                );
+                let go_on = tally.finish(|done| progress(&Progress { done, total, what }));
                 if !go_on {
                     cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
                 }

@@ -153,7 +153,7 @@ impl FeatureCache {
     ) -> Vec<SampleFeatures> {
         use rayon::prelude::*;
         let total = corpus.samples.len();
-        let done = std::sync::atomic::AtomicUsize::new(0);
+        let tally = crate::tally::Tally::new();
         let keyed: Vec<Result<String, SampleError>> = match copy {
             None => keys.to_vec(),
             Some(c) => {
@@ -173,7 +173,7 @@ impl FeatureCache {
                         (None, Some(c)) => extract_degraded(&s.path, copy_seed(k, c)),
                     },
                 };
-                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                tally.finish(|done| progress(done, total));
                 r
             })
             .collect();

@@ -69,7 +69,7 @@ fn extract_list(
     cancel: &CancelToken,
 ) -> Result<Vec<FileAnalysis>, JobError> {
     let total = files.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tally = crate::tally::Tally::new();
     let results = pool(jobs)?.install(|| {
         use rayon::prelude::*;
         files
@@ -78,9 +78,8 @@ fn extract_list(
             .map(|(index, f)| {
                 cancel.check()?;
                 let r = egemaps::extract_file(f, rate, with_lld, threads_for(f, total));
-                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 let error = r.as_ref().err().map(|e| e.to_string());
-                sink.event(Event::FileDone { index, done, total, path: f.clone(), error });
+                tally.finish(|done| sink.event(Event::FileDone { index, done, total, path: f.clone(), error }));
                 Ok((f.clone(), r))
             })
             .collect::<Result<Vec<_>, JobError>>()

@@ -96,7 +96,7 @@ pub fn label_files(
 ) -> Result<Vec<Vec<LabelRow>>, JobError> {
     check_segment(segment)?;
     let total = files.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tally = crate::tally::Tally::new();
     pool(jobs)?.install(|| {
         use rayon::prelude::*;
         files
@@ -107,8 +107,7 @@ pub fn label_files(
                 let rows = label_file(f, predictor, segment, super::threads_for(f, total));
                 let error = rows.iter().filter(|r| !r.no_speech).find_map(|r| r.error.clone());
                 sink.event(Event::Labelled { index, rows: rows.clone() });
-                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                sink.event(Event::FileDone { index, done, total, path: f.clone(), error });
+                tally.finish(|done| sink.event(Event::FileDone { index, done, total, path: f.clone(), error }));
                 Ok(rows)
             })
             .collect()
