@@ -9,6 +9,7 @@ use crossbeam_channel::Receiver;
 
 use super::plane::{plane, to_plane};
 use super::{ActiveModel, Message, Notifier, TabContext, View};
+use crate::classify::Adaptation;
 use crate::classify::label::{
     ADAPT_MIN_ROWS, CSV_HEADER, LabelRow, activation_word, adapt_groups, csv_line, label_file, predict_unadapted, valence_word,
 };
@@ -268,7 +269,7 @@ impl FilesTab {
             predict_unadapted(labelled.map(|(_, r)| r), predictor);
             return;
         }
-        let short = adapt_groups(labelled, predictor).too_small.len();
+        let short = adapt_groups(labelled, predictor, Adaptation::default()).too_small.len();
         if short > 0 {
             notes.push(Message::Notice(if per_folder {
                 format!("adaptation needs at least {ADAPT_MIN_ROWS} labelled files per folder: {short} folder(s) are unadapted")

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::pipeline::{
     Diagnostics, LabelledSet, PipelineConfig, PipelineError, Representation, TASKS, guard_out_of_context, train_predictor,
 };
-use super::{Confusion, Grid, Normalization, loso_folds, normalize_per_group, paired_permutation_p};
+use super::{Adaptation, Confusion, Grid, Normalization, loso_folds, normalize_per_group, paired_permutation_p};
 use crate::model::{AaeConfig, EpochLosses, Rng};
 
 /// The paper's experimental conditions.
@@ -736,6 +736,12 @@ pub struct CrossCorpusRow {
     /// background and level: `audio::degrade`), as it comes.
     #[serde(default)]
     pub degraded_uar: Option<f64>,
+    /// As `adapted_uar` and `speaker_adapted_uar`, with the code adapted too
+    /// ([`Adaptation::Representation`]); None for a model without a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representation_adapted_uar: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representation_speaker_adapted_uar: Option<f64>,
     #[serde(default)]
     pub seed: u64,
     #[serde(default)]
@@ -828,18 +834,23 @@ pub fn leave_one_corpus_out(
             // Enrichment without an out-of-context set: each training corpus's neighbours come
             // from the other training corpora (train_predictor's pooled design).
             let predictor = train_predictor(&train, None, &pcfg, device, &mut |_, _| true)?;
-            let adapted = super::adapt_to(test.set.rows, &predictor.normalizer);
-            let by_speaker = super::adapt_per_group(
-                test.set.rows,
-                &super::pipeline::speaker_keys(test.set.speakers, test.set.corpora),
-                &predictor.normalizer,
-            );
-            let mut scored = vec![predictor.predict(test.set.rows), predictor.predict(&adapted), predictor.predict(&by_speaker)];
-            if let Some(d) = test.degraded {
-                scored.push(predictor.predict(d));
+            let speakers = super::pipeline::speaker_keys(test.set.speakers, test.set.corpora);
+            let adapted = |a| predictor.predict_adapted(test.set.rows, a);
+            let by_speaker = |a| super::per_group(test.set.rows, &speakers, |sub| predictor.predict_adapted(sub, a));
+            let mut scored = vec![
+                predictor.predict(test.set.rows),
+                adapted(Adaptation::Features),
+                by_speaker(Adaptation::Features),
+                test.degraded.map(|d| predictor.predict(d)).unwrap_or_default(),
+            ];
+            // Adapting the code too differs only for a model with a code.
+            let has_code = predictor.code_normalizer.is_some();
+            if has_code {
+                scored.push(adapted(Adaptation::Representation));
+                scored.push(by_speaker(Adaptation::Representation));
             }
             for (ti, task) in TASKS.iter().enumerate() {
-                let mut conf = [Confusion::default(); 4];
+                let mut conf = [Confusion::default(); 6];
                 for (k, preds) in scored.iter().enumerate() {
                     for (p, l) in preds.iter().zip(test.set.labels) {
                         if let Some(truth) = l[ti] {
@@ -861,6 +872,8 @@ pub fn leave_one_corpus_out(
                     adapted_uar: Some(conf[1].uar()),
                     speaker_adapted_uar: Some(conf[2].uar()),
                     degraded_uar: test.degraded.map(|_| conf[3].uar()),
+                    representation_adapted_uar: has_code.then(|| conf[4].uar()),
+                    representation_speaker_adapted_uar: has_code.then(|| conf[5].uar()),
                     seed: aae.seed,
                     normalization,
                     neighbour_uar: predictor.diagnostics.neighbour_uar.map(|u| u[ti]),

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::Adaptation;
 use super::pipeline::{Prediction, Predictor};
 use crate::audio::{CANONICAL_RATE, Source, StreamResampler};
 use crate::egemaps::{self, Extractor, N_FEATURES, Rate};
@@ -196,16 +197,16 @@ fn label_windows(source: Source<'_>, predictor: &Predictor, segment_s: f64) -> V
 pub const ADAPT_MIN_ROWS: usize = 20;
 
 /// Batch adaptation: re-predicts every row that has functionals after standardising them by
-/// the batch's own statistics onto the model's training statistics. It assumes the batch is
+/// the batch's own statistics onto the model's training statistics (and, with
+/// [`Adaptation::Representation`], the code too: [`Predictor::predict_adapted`]). It assumes the batch is
 /// not all one emotion. Returns false (and changes nothing) below [`ADAPT_MIN_ROWS`] rows.
-pub fn adapt_rows(rows: &mut [&mut LabelRow], predictor: &Predictor) -> bool {
+pub fn adapt_rows(rows: &mut [&mut LabelRow], predictor: &Predictor, adaptation: Adaptation) -> bool {
     let with: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].functionals.is_some()).collect();
     if with.len() < ADAPT_MIN_ROWS {
         return false;
     }
     let raw: Vec<Vec<f64>> = with.iter().filter_map(|&i| rows[i].functionals.as_ref().map(|f| f.to_vec())).collect();
-    let adapted = super::adapt_to(&raw, &predictor.normalizer);
-    for (&i, p) in with.iter().zip(predictor.predict(&adapted)) {
+    for (&i, p) in with.iter().zip(predictor.predict_adapted(&raw, adaptation)) {
         rows[i].prediction = Some(p);
     }
     true
@@ -230,14 +231,18 @@ pub struct AdaptedGroups<K> {
 /// Batch adaptation group by group (a folder per speaker, or the whole batch under one key):
 /// each group's rows are adapted by their own statistics ([`adapt_rows`]); a group under
 /// [`ADAPT_MIN_ROWS`] rows with functionals is predicted unadapted and its key returned.
-pub fn adapt_groups<'a, K: Ord>(rows: impl IntoIterator<Item = (K, &'a mut LabelRow)>, predictor: &Predictor) -> AdaptedGroups<K> {
+pub fn adapt_groups<'a, K: Ord>(
+    rows: impl IntoIterator<Item = (K, &'a mut LabelRow)>,
+    predictor: &Predictor,
+    adaptation: Adaptation,
+) -> AdaptedGroups<K> {
     let mut groups: std::collections::BTreeMap<K, Vec<&'a mut LabelRow>> = Default::default();
     for (key, row) in rows {
         groups.entry(key).or_default().push(row);
     }
     let mut done = AdaptedGroups { adapted: 0, too_small: Vec::new() };
     for (key, mut rows) in groups {
-        if adapt_rows(&mut rows, predictor) {
+        if adapt_rows(&mut rows, predictor, adaptation) {
             done.adapted += 1;
             continue;
         }

@@ -13,7 +13,7 @@ mod stats;
 mod svm;
 
 pub use eval::{Confusion, Fold, group_k_folds, loso_folds, paired_permutation_p};
-pub use stats::{Normalizer, adapt_per_group, adapt_to, anova_f, normalize_per_group, select_columns, top_k};
+pub use stats::{Normalizer, adapt_to, anova_f, normalize_per_group, per_group, select_columns, top_k};
 pub use svm::{Kernel, Svm, SvmParams};
 
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,24 @@ impl crate::choice::Choice for Normalization {
         &[("global", Self::Global), ("per-speaker", Self::PerSpeaker), ("per-corpus", Self::PerCorpus)];
 }
 crate::choice_traits!(Normalization);
+
+/// What batch adaptation standardises by the batch's own statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Adaptation {
+    /// The functionals, mapped onto the training statistics.
+    #[default]
+    Features,
+    /// The functionals as above, and then every column the SVMs see (code ⊕ features) by the
+    /// batch's own statistics, as the training representation was by the training's. The same
+    /// as `Features` for a model without a code.
+    Representation,
+}
+
+impl crate::choice::Choice for Adaptation {
+    const WHAT: &'static str = "adaptation";
+    const ALL: &'static [(&'static str, Self)] = &[("features", Self::Features), ("representation", Self::Representation)];
+}
+crate::choice_traits!(Adaptation);
 
 /// The search space of the inner cross-validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

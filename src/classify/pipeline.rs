@@ -5,7 +5,7 @@
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::{ClassifyError, Confusion, Grid, Normalization, Normalizer, TaskModel, normalize_per_group, train_task};
+use super::{Adaptation, ClassifyError, Confusion, Grid, Normalization, Normalizer, TaskModel, normalize_per_group, train_task};
 use crate::model::{self, AaeConfig, AaeData, Encoder, EpochLosses, ModelError, NeighbourLabels, NeighbourSpace, Rng};
 
 /// The two tasks, in this order everywhere.
@@ -145,6 +145,24 @@ impl Predictor {
 
     pub fn predict(&self, raw: &[Vec<f64>]) -> Vec<Prediction> {
         self.represent(raw).iter().map(|r| self.predict_represented(r)).collect()
+    }
+
+    /// Predictions for a batch adapted by its own statistics (see [`Adaptation`]). It assumes
+    /// the batch is not all one emotion.
+    pub fn predict_adapted(&self, raw: &[Vec<f64>], adaptation: Adaptation) -> Vec<Prediction> {
+        self.represent_adapted(raw, adaptation).iter().map(|r| self.predict_represented(r)).collect()
+    }
+
+    /// Model input of a batch adapted by its own statistics: its functionals mapped onto the
+    /// training statistics, represented, and with [`Adaptation::Representation`] and a code,
+    /// every column standardised by the batch's own statistics (the training representation
+    /// was standardised by the training's: the code normaliser).
+    pub fn represent_adapted(&self, raw: &[Vec<f64>], adaptation: Adaptation) -> Vec<Vec<f64>> {
+        let rep = self.represent(&super::adapt_to(raw, &self.normalizer));
+        match (adaptation, &self.code_normalizer) {
+            (Adaptation::Representation, Some(_)) => Normalizer::fit(&rep).transform(&rep),
+            _ => rep,
+        }
     }
 }
 
@@ -537,6 +555,43 @@ mod tests {
         let far = |z: f64| vec![vec![p.normalizer.mean[0] + z * p.normalizer.std[0], p.normalizer.mean[1] - z * p.normalizer.std[1]]];
         assert_eq!(p.predict(&far(1e9)), p.predict(&far(3.0)));
         assert!(p.predict(&far(3.0))[0].activation_high && !p.predict(&far(-3.0))[0].activation_high);
+    }
+
+    #[test]
+    fn adapting_the_representation_standardises_the_code_by_the_batch_and_leaves_features_alone() {
+        let mut rng = crate::model::Rng::new(3);
+        let row = |rng: &mut crate::model::Rng, high: bool| -> Vec<f64> {
+            (0..6).map(|j| if j < 2 && high { 1.5 } else { 0.0 } + rng.normal() * 0.5).collect()
+        };
+        let rows: Vec<Vec<f64>> = (0..48).map(|i| row(&mut rng, i % 2 == 0)).collect();
+        let labels: Vec<[Option<bool>; 2]> = (0..48).map(|i| [Some(i % 2 == 0), Some(i % 4 < 2)]).collect();
+        let speakers: Vec<String> = (0..48).map(|i| format!("s{}", i % 4)).collect();
+        let corpora = vec!["c".to_string(); 48];
+        let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+        let aae = AaeConfig { dims: 3, hidden: 8, epochs: 3, ..AaeConfig::default() };
+        let cfg = |representation| PipelineConfig {
+            representation,
+            grid: Grid { cs: vec![0.1], select: false, ..Grid::default() },
+            normalization: Normalization::Global,
+            clip: None,
+        };
+        // Another chain: squared and shifted, so centred functionals do not make centred codes.
+        let batch: Vec<Vec<f64>> = (0..30).map(|i| row(&mut rng, i % 3 == 0).iter().map(|v| 4.0 + v * v.abs()).collect()).collect();
+        let coded = train_predictor(&set, None, &cfg(Representation::Aae(aae)), &Device::flex(), &mut |_, _| true).unwrap();
+        let features_only = coded.represent(&super::super::adapt_to(&batch, &coded.normalizer));
+        assert_eq!(coded.represent_adapted(&batch, Adaptation::Features), features_only);
+        let whole = coded.represent_adapted(&batch, Adaptation::Representation);
+        assert_eq!(whole[0].len(), 3 + 6, "code ⊕ features");
+        let code_mean = |rep: &[Vec<f64>], j: usize| rep.iter().map(|r| r[j]).sum::<f64>() / rep.len() as f64;
+        assert!((0..3).any(|j| code_mean(&features_only, j).abs() > 0.05), "the code of adapted functionals is off centre");
+        for j in 0..whole[0].len() {
+            let m = code_mean(&whole, j);
+            let sd = (whole.iter().map(|r| (r[j] - m).powi(2)).sum::<f64>() / whole.len() as f64).sqrt();
+            assert!(m.abs() < 1e-9 && (sd - 1.0).abs() < 1e-9, "column {j}: mean {m}, std {sd}");
+        }
+        // Without a code the two adaptations are one.
+        let plain = train_predictor(&set, None, &cfg(Representation::Features), &Device::flex(), &mut |_, _| true).unwrap();
+        assert_eq!(plain.predict_adapted(&batch, Adaptation::Representation), plain.predict_adapted(&batch, Adaptation::Features));
     }
 
     #[test]

@@ -64,14 +64,9 @@ pub fn adapt_to(rows: &[Vec<f64>], target: &Normalizer) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// [`adapt_to`] of each group (e.g. speaker) on its own.
-pub fn adapt_per_group(rows: &[Vec<f64>], groups: &[String], target: &Normalizer) -> Vec<Vec<f64>> {
-    per_group(rows, groups, |sub| adapt_to(sub, target))
-}
-
-/// `f` applied to each group's rows (in their order), the results put back in place.
-fn per_group(rows: &[Vec<f64>], groups: &[String], f: impl Fn(&[Vec<f64>]) -> Vec<Vec<f64>>) -> Vec<Vec<f64>> {
-    let mut out = rows.to_vec();
+/// `f` applied to each group's rows on their own, its results (one per row) in `rows`' order.
+pub fn per_group<T>(rows: &[Vec<f64>], groups: &[String], f: impl Fn(&[Vec<f64>]) -> Vec<T>) -> Vec<T> {
+    let mut out: Vec<Option<T>> = (0..rows.len()).map(|_| None).collect();
     let mut names: Vec<&String> = groups.iter().collect();
     names.sort();
     names.dedup();
@@ -79,10 +74,10 @@ fn per_group(rows: &[Vec<f64>], groups: &[String], f: impl Fn(&[Vec<f64>]) -> Ve
         let idx: Vec<usize> = (0..rows.len()).filter(|&i| &groups[i] == g).collect();
         let sub: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].clone()).collect();
         for (&i, r) in idx.iter().zip(f(&sub)) {
-            out[i] = r;
+            out[i] = Some(r);
         }
     }
-    out
+    out.into_iter().flatten().collect()
 }
 
 /// One-way ANOVA F statistic of every feature for the given class labels.

@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Args;
 
 use super::Progress;
+use crate::classify::Adaptation;
 use crate::classify::bundle::default_model_dir;
 use crate::jobs::CancelToken;
 use crate::jobs::export::ExportFormat;
@@ -45,6 +46,10 @@ pub struct LabelArgs {
     /// segments).
     #[arg(long)]
     pub adapt_per_folder: bool,
+    /// What adaptation standardises: the features, or (for a model with a code) the
+    /// representation the SVMs see, code included.
+    #[arg(long, default_value_t = Adaptation::default())]
+    pub adaptation: Adaptation,
 }
 
 pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
@@ -58,6 +63,7 @@ pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
         resume: a.resume,
         adapt: a.adapt,
         adapt_per_folder: a.adapt_per_folder,
+        adaptation: a.adaptation,
     };
     let t0 = Instant::now();
     let progress = Progress::new("labelling");

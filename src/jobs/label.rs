@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use super::export::{ExportFormat, render};
 use super::{CancelToken, Event, JobError, Sink, pool, relative_name};
-use crate::classify::Normalization;
 use crate::classify::bundle::{Bundle, default_model_dir};
 use crate::classify::label::{ADAPT_MIN_ROWS, CSV_HEADER, CSV_HEADER_SEGMENTS, LabelRow, adapt_groups, csv_line, label_file};
 use crate::classify::pipeline::Predictor;
+use crate::classify::{Adaptation, Normalization};
 use crate::model::{DeviceChoice, select_device};
 
 /// A labelling run.
@@ -39,6 +39,8 @@ pub struct LabelPlan {
     /// the per-speaker route, for recordings sorted into one folder per speaker (each needs at
     /// least [`ADAPT_MIN_ROWS`] files or segments; it implies `adapt`).
     pub adapt_per_folder: bool,
+    /// What adaptation standardises (the functionals, or the model's whole representation).
+    pub adaptation: Adaptation,
 }
 
 impl Default for LabelPlan {
@@ -53,6 +55,7 @@ impl Default for LabelPlan {
             resume: false,
             adapt: false,
             adapt_per_folder: false,
+            adaptation: Adaptation::default(),
         }
     }
 }
@@ -155,7 +158,7 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
             let folder = if plan.adapt_per_folder { name.rsplit_once('/').map_or(".", |(f, _)| f) } else { "" };
             rows.iter_mut().map(move |r| (folder, r))
         });
-        let done = adapt_groups(keyed, &bundle.predictor);
+        let done = adapt_groups(keyed, &bundle.predictor, plan.adaptation);
         adapted = done.adapted > 0;
         let short = &done.too_small;
         if plan.adapt_per_folder {
