@@ -275,7 +275,7 @@ impl Labeller {
                 let folder = if per_folder { p.parent().map(|d| d.display().to_string()) } else { None };
                 file_rows.iter_mut().map(move |r| (folder.clone(), r))
             });
-            let done = adapt_groups(keyed, &self.predictor);
+            let done = adapt_groups(keyed, &self.predictor, valar::classify::Adaptation::default());
             let short = if per_folder { done.too_small.into_iter().flatten().collect() } else { Vec::new() };
             Ok((rows, done.adapted, short))
         })?;

@@ -588,6 +588,11 @@ mod tests {
         assert!(far.adapted_uar.unwrap() > 0.9, "adapted {:?}", far.adapted_uar);
         assert!(far.uar < 0.75, "unadapted, the offset corpus lands in one class: {}", far.uar);
         assert!(far.speaker_adapted_uar.unwrap() > 0.9, "speaker-adapted {:?}", far.speaker_adapted_uar);
+        // Adapting the code too is scored for the model with a code, and only for it.
+        assert!(far.representation_adapted_uar.is_none() && far.representation_speaker_adapted_uar.is_none());
+        let far_coded = of("c2", Condition::Enriched, "activation");
+        assert!(far_coded.representation_adapted_uar.is_some_and(|u| u > 0.9), "{:?}", far_coded.representation_adapted_uar);
+        assert!(far_coded.representation_speaker_adapted_uar.is_some_and(|u| u > 0.9));
         // Without selection every condition's SVMs see every dimension: baselinefs is then baseline.
         let all = LocoSetup { grid: Grid { select: false, ..Grid::default() }, ..LocoSetup::default() };
         let unselected = leave_one_corpus_out(&sets, &[Condition::Baselinefs], &aae, &all, &Device::flex(), &|_| true).unwrap();
@@ -885,7 +890,8 @@ pub fn leave_one_corpus_out(
 }
 
 /// " / batch-adapted / speaker-adapted" means of `rows`, as far as they have them, then
-/// " / degraded x" where they were scored on a degraded copy.
+/// " / degraded x" where they were scored on a degraded copy, then " / code adapted too x / y"
+/// (batch / speaker) for a model with a code.
 fn adapted_cells(rows: &[&CrossCorpusRow]) -> String {
     let a = mean_of(rows.iter().filter_map(|r| r.adapted_uar.map(|a| 100.0 * a)));
     let s = mean_of(rows.iter().filter_map(|r| r.speaker_adapted_uar.map(|a| 100.0 * a)));
@@ -893,6 +899,11 @@ fn adapted_cells(rows: &[&CrossCorpusRow]) -> String {
     let mut out: String = [a, s].iter().map_while(|x| x.map(|x| format!(" / {x:.1}"))).collect();
     if let Some(d) = d {
         out += &format!(" / degraded {d:.1}");
+    }
+    let ra = mean_of(rows.iter().filter_map(|r| r.representation_adapted_uar.map(|a| 100.0 * a)));
+    let rs = mean_of(rows.iter().filter_map(|r| r.representation_speaker_adapted_uar.map(|a| 100.0 * a)));
+    if let (Some(ra), Some(rs)) = (ra, rs) {
+        out += &format!(" / code adapted too {ra:.1} / {rs:.1}");
     }
     out
 }
