@@ -219,6 +219,7 @@ fn adapt_per_folder_adapts_each_folder_alone_and_names_those_too_small() {
 /// `adapt_rows` adapts it; a small group predicted plain (even over a prediction made before).
 #[test]
 fn adapt_groups_adapts_each_group_alone_and_predicts_small_ones_plain() {
+    use valar::classify::Adaptation;
     use valar::classify::bundle::Bundle;
     use valar::classify::label::{AdaptedGroups, adapt_groups, adapt_rows, label_file};
     let d = tempfile::tempdir().unwrap();
@@ -229,18 +230,25 @@ fn adapt_groups_adapts_each_group_alone_and_predicts_small_ones_plain() {
     let label = |folder: &str, n: usize| -> Vec<valar::classify::label::LabelRow> {
         (0..n).flat_map(|i| label_file(&d.path().join(folder).join(format!("v{i:02}.wav")), p, None, 1)).collect()
     };
-    let (mut big, mut small) = (label("big", 24), label("small", 5));
-    let plain_big: Vec<_> = big.iter().map(|r| r.prediction).collect();
-    let plain_small: Vec<_> = small.iter().map(|r| r.prediction).collect();
-    let mut alone = big.clone();
-    assert!(adapt_rows(&mut alone.iter_mut().collect::<Vec<_>>(), p));
-    // A stale prediction in the small group (as a table adapted before holds) is replaced.
-    small[0].prediction = alone[0].prediction;
-    let keyed = big.iter_mut().map(|r| ("big", r)).chain(small.iter_mut().map(|r| ("small", r)));
-    assert_eq!(adapt_groups(keyed, p), AdaptedGroups { adapted: 1, too_small: vec!["small"] });
-    assert_eq!(big.iter().map(|r| r.prediction).collect::<Vec<_>>(), alone.iter().map(|r| r.prediction).collect::<Vec<_>>());
-    assert_ne!(big.iter().map(|r| r.prediction).collect::<Vec<_>>(), plain_big, "the big group was adapted");
-    assert_eq!(small.iter().map(|r| r.prediction).collect::<Vec<_>>(), plain_small);
+    let predictions = |rows: &[valar::classify::label::LabelRow]| rows.iter().map(|r| r.prediction).collect::<Vec<_>>();
+    let (big0, small0) = (label("big", 24), label("small", 5));
+    let (plain_big, plain_small) = (predictions(&big0), predictions(&small0));
+    let mut adapted_alone = Vec::new();
+    for adaptation in [Adaptation::Features, Adaptation::Representation] {
+        let (mut big, mut small) = (big0.clone(), small0.clone());
+        let mut alone = big.clone();
+        assert!(adapt_rows(&mut alone.iter_mut().collect::<Vec<_>>(), p, adaptation));
+        // A stale prediction in the small group (as a table adapted before holds) is replaced.
+        small[0].prediction = alone[0].prediction;
+        let keyed = big.iter_mut().map(|r| ("big", r)).chain(small.iter_mut().map(|r| ("small", r)));
+        assert_eq!(adapt_groups(keyed, p, adaptation), AdaptedGroups { adapted: 1, too_small: vec!["small"] });
+        assert_eq!(predictions(&big), predictions(&alone), "{adaptation}");
+        assert_ne!(predictions(&big), plain_big, "the big group was adapted ({adaptation})");
+        assert_eq!(predictions(&small), plain_small, "{adaptation}");
+        adapted_alone.push(predictions(&alone));
+    }
+    // The bundled model has a code, so adapting it too changes the scores.
+    assert_ne!(adapted_alone[0], adapted_alone[1]);
 }
 
 #[test]
