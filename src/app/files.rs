@@ -458,7 +458,7 @@ impl FilesTab {
             let adapt = ui
                 .add_enabled(self.job.is_none(), egui::Checkbox::new(&mut self.adapt, "adapt to this batch"))
                 .on_hover_text(format!(
-                    "Standardise the features by this table's own statistics (needs at least {ADAPT_MIN_ROWS} files; assumes they are not all one emotion)"
+                    "Standardise the features, and the model's code, by this table's own statistics (needs at least {ADAPT_MIN_ROWS} files; assumes they are not all one emotion)"
                 ));
             let per_folder = ui
                 .add_enabled(self.job.is_none() && self.adapt, egui::Checkbox::new(&mut self.adapt_per_folder, "per folder"))

@@ -37,8 +37,9 @@ pub struct LabelArgs {
     /// Keep the rows already in OUTPUT and label only files not in it yet.
     #[arg(long)]
     pub resume: bool,
-    /// Batch adaptation: standardise the features by the statistics of the recordings being
-    /// labelled (needs at least 20 files or segments; assumes they are not all one emotion).
+    /// Batch adaptation: standardise the features (and a model's code) by the statistics of
+    /// the recordings being labelled (needs at least 20 files or segments; assumes they are
+    /// not all one emotion).
     #[arg(long)]
     pub adapt: bool,
     /// Adapt each folder's recordings by their own statistics (recordings sorted into one
@@ -46,8 +47,8 @@ pub struct LabelArgs {
     /// segments).
     #[arg(long)]
     pub adapt_per_folder: bool,
-    /// What adaptation standardises: the features, or (for a model with a code) the
-    /// representation the SVMs see, code included.
+    /// What adaptation standardises: `representation` (the features, then everything the
+    /// SVMs see, a model's code included: measured better) or `features` only.
     #[arg(long, default_value_t = Adaptation::default())]
     pub adaptation: Adaptation,
 }
@@ -85,7 +86,13 @@ pub fn run(a: LabelArgs) -> anyhow::Result<ExitCode> {
         Some((done, short)) => {
             eprintln!("adapted per folder: {done} folder{} by their own statistics, {short} too small", if done == 1 { "" } else { "s" })
         }
-        None if r.adapted => eprintln!("batch-adapted: features standardised by this batch's statistics"),
+        None if r.adapted => eprintln!(
+            "batch-adapted: {} standardised by this batch's statistics",
+            match plan.adaptation {
+                Adaptation::Features => "features",
+                Adaptation::Representation => "features and the model's code (if it has one)",
+            }
+        ),
         None => {}
     }
     Ok(if r.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })

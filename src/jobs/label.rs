@@ -31,9 +31,9 @@ pub struct LabelPlan {
     pub jobs: Option<usize>,
     /// Keep the rows already in `output` and label only files not in it yet.
     pub resume: bool,
-    /// Batch adaptation: standardise the features by the statistics of the recordings being
-    /// labelled (at least [`ADAPT_MIN_ROWS`] files or segments; it assumes the batch is not
-    /// all one emotion).
+    /// Batch adaptation: standardise the features (and, by default, a model's code: see
+    /// `adaptation`) by the statistics of the recordings being labelled (at least
+    /// [`ADAPT_MIN_ROWS`] files or segments; it assumes the batch is not all one emotion).
     pub adapt: bool,
     /// Adapt each folder's recordings by their own statistics instead of the whole batch's:
     /// the per-speaker route, for recordings sorted into one folder per speaker (each needs at
