@@ -331,7 +331,14 @@ pub fn run_experiment(
                 let train = LabelledSet { rows: &tr_rows, labels: &tr_labels, speakers: &tr_spk, corpora: &tr_corp };
                 let predictor = train_predictor(&train, ooc.as_ref(), &pcfg, device, &mut |_, _| !is_cancelled())?;
                 let test_rows: Vec<Vec<f64>> = fold.test.iter().map(|&i| rows[i].clone()).collect();
-                let preds = predictor.predict(&test_rows);
+                let preds = if cond.representation.aae().is_some_and(|a| a.code_per_speaker) {
+                    // Each test speaker's code ⊕ features by their own statistics, as in training.
+                    let pick_s = |v: &[String]| fold.test.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
+                    let keys = super::pipeline::speaker_keys(&pick_s(inside.speakers), &pick_s(inside.corpora));
+                    super::per_group(&test_rows, &keys, |sub| predictor.predict_adapted(sub, Adaptation::Representation))
+                } else {
+                    predictor.predict(&test_rows)
+                };
                 let mut conf = [Confusion::default(); 2];
                 for (p, &i) in preds.iter().zip(&fold.test) {
                     if let Some(t) = inside.labels[i][0] {

@@ -407,9 +407,10 @@ pub fn train_predictor(
         }
     };
     let code_normalizer = encoder.as_ref().map(|_| Normalizer::fit(&reps));
-    let reps = match &code_normalizer {
-        Some(cn) => cn.transform(&reps),
-        None => reps,
+    let reps = match (&code_normalizer, cfg.representation.aae().is_some_and(|a| a.code_per_speaker)) {
+        (Some(_), true) => normalize_per_group(&reps, &speaker_keys(train.speakers, train.corpora)),
+        (Some(cn), false) => cn.transform(&reps),
+        (None, _) => reps,
     };
     let mut tasks = Vec::with_capacity(2);
     for (t, name) in TASKS.iter().enumerate() {

@@ -81,6 +81,10 @@ pub struct MethodArgs {
     /// gives the paper's code-only SVM).
     #[arg(long, default_value_t = AaeConfig::default().append_features, action = clap::ArgAction::Set)]
     pub append_features: bool,
+    /// Standardise what the SVM sees (code ⊕ features) per speaker in training, and a test
+    /// speaker's by their own statistics in `evaluate` (an extension).
+    #[arg(long, default_value_t = AaeConfig::default().code_per_speaker, action = clap::ArgAction::Set)]
+    pub code_per_speaker: bool,
     /// Where the autoencoder trains: auto, wgpu or cpu.
     #[arg(long, default_value_t = DeviceChoice::default())]
     pub device: DeviceChoice,
@@ -111,6 +115,7 @@ impl MethodArgs {
             early_stopping: self.early_stopping,
             neighbour_space: self.neighbour_space,
             append_features: self.append_features,
+            code_per_speaker: self.code_per_speaker,
             ..AaeConfig::default()
         }
     }

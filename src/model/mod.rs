@@ -138,6 +138,10 @@ pub struct AaeConfig {
     /// Feed the SVM the code with the 88 z-scored functionals appended (an extension, not the
     /// paper's method).
     pub append_features: bool,
+    /// What the SVM sees (code ⊕ features) is standardised per speaker in training, each
+    /// speaker by their own statistics, and a test speaker's by their own in leave-one-speaker-out
+    /// (an extension: the per-speaker normalisation of the features carried to the code).
+    pub code_per_speaker: bool,
     /// Enrichment targets are each sample's own labels (the `oracle` diagnostic: the ceiling of
     /// any neighbour search).
     pub oracle: bool,
@@ -179,6 +183,7 @@ impl AaeConfig {
             early_stopping: false,
             neighbour_space: NeighbourSpace::Code,
             append_features: false,
+            code_per_speaker: false,
             oracle: false,
         }
     }
