@@ -596,6 +596,45 @@ mod tests {
     }
 
     #[test]
+    fn a_code_standardised_per_speaker_removes_speaker_offsets_that_hide_the_label() {
+        // Activation moves features 0 and 1 by 1.5; each speaker sits 4 away from the next in them.
+        let mut rng = crate::model::Rng::new(11);
+        let mut speaker = |s: usize, n: usize, rng: &mut crate::model::Rng| -> Vec<Vec<f64>> {
+            (0..n)
+                .map(|i| {
+                    (0..6)
+                        .map(|j| if j < 2 { 4.0 * s as f64 + if i % 2 == 0 { 1.5 } else { 0.0 } } else { 0.0 } + rng.normal() * 0.3)
+                        .collect()
+                })
+                .collect()
+        };
+        let rows: Vec<Vec<f64>> = (0..6).flat_map(|s| speaker(s, 16, &mut rng)).collect();
+        let labels: Vec<[Option<bool>; 2]> = (0..96).map(|i| [Some(i % 2 == 0), Some(i % 4 < 2)]).collect();
+        let speakers: Vec<String> = (0..96).map(|i| format!("s{}", i / 16)).collect();
+        let corpora = vec!["c".to_string(); 96];
+        let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+        let cfg = |code_per_speaker| PipelineConfig {
+            representation: Representation::Aae(AaeConfig { dims: 3, hidden: 8, epochs: 3, code_per_speaker, ..AaeConfig::default() }),
+            grid: Grid { cs: vec![1.0], select: false, ..Grid::default() },
+            normalization: Normalization::Global,
+            clip: None,
+        };
+        // A new speaker, far from all of them, labelled by their own statistics.
+        let new = speaker(9, 24, &mut rng);
+        let right = |p: &Predictor| {
+            p.predict_adapted(&new, Adaptation::Representation)
+                .iter()
+                .enumerate()
+                .filter(|(i, q)| q.activation_high == (i % 2 == 0))
+                .count()
+        };
+        let per = train_predictor(&set, None, &cfg(true), &Device::flex(), &mut |_, _| true).unwrap();
+        let pooled = train_predictor(&set, None, &cfg(false), &Device::flex(), &mut |_, _| true).unwrap();
+        assert!(right(&per) >= 22, "{} of 24 right with the code per speaker", right(&per));
+        assert!(right(&pooled) < right(&per), "pooled {} vs per speaker {}", right(&pooled), right(&per));
+    }
+
+    #[test]
     fn holdout_takes_a_fifth_of_the_speakers_whole() {
         let speakers: Vec<String> = (0..40).map(|i| format!("s{}", i % 10)).collect();
         let h = holdout_speakers(&speakers, 3).unwrap();
