@@ -253,9 +253,10 @@ impl Labeller {
 
     /// Rows of many files, `jobs` at a time, in `paths` order; `adapt` standardises by the
     /// batch's own statistics as `valar label --adapt` does, `per_folder` each folder's files
-    /// by their own as `--adapt-per-folder`. Returns the rows, how many groups were adapted,
+    /// by their own as `--adapt-per-folder`, `adaptation` as `--adaptation`. Returns the rows, how many groups were adapted,
     /// and (per folder) the folders too small to adapt.
-    #[pyo3(signature = (paths, segment=None, jobs=None, adapt=false, per_folder=false))]
+    #[pyo3(signature = (paths, segment=None, jobs=None, adapt=false, per_folder=false, adaptation="representation"))]
+    #[allow(clippy::too_many_arguments)]
     fn label_files(
         &self,
         py: Python<'_>,
@@ -264,8 +265,11 @@ impl Labeller {
         jobs: Option<usize>,
         adapt: bool,
         per_folder: bool,
+        adaptation: &str,
     ) -> PyResult<(Vec<Vec<Row>>, usize, Vec<String>)> {
         check_segment(segment)?;
+        let adaptation: valar::classify::Adaptation =
+            adaptation.parse().map_err(|e: valar::choice::UnknownChoice| PyValueError::new_err(e.to_string()))?;
         let (rows, adapted, short) = py.detach(|| -> PyResult<_> {
             let mut rows = label_files(&paths, &self.predictor, segment, jobs, &|_: Event| {}, &CancelToken::new()).map_err(fail)?;
             if !(adapt || per_folder) {
@@ -275,7 +279,7 @@ impl Labeller {
                 let folder = if per_folder { p.parent().map(|d| d.display().to_string()) } else { None };
                 file_rows.iter_mut().map(move |r| (folder.clone(), r))
             });
-            let done = adapt_groups(keyed, &self.predictor, valar::classify::Adaptation::default());
+            let done = adapt_groups(keyed, &self.predictor, adaptation);
             let short = if per_folder { done.too_small.into_iter().flatten().collect() } else { Vec::new() };
             Ok((rows, done.adapted, short))
         })?;

@@ -36,6 +36,14 @@ def test_adapt_matches_valar_label_adapt(speech, valar_bin, tmp_path):
     ours = tmp_path / "py.csv"
     valar.to_label_csv(df, ours, root=speech)
     assert ours.read_text() == cli.read_text()
+    # Adapting the features only, as `--adaptation features`: other labels for this model.
+    cli_features = tmp_path / "cli-features.csv"
+    run_valar(valar_bin, "label", speech, "-o", cli_features, "--adapt", "--adaptation", "features")
+    features_only = tmp_path / "py-features.csv"
+    valar.to_label_csv(valar.Labeller(adapt=True, adaptation="features").process_folder(str(speech)), features_only, root=speech)
+    assert features_only.read_text() == cli_features.read_text() != cli.read_text()
+    with pytest.raises(ValueError, match="unknown adaptation 'code'.*features, representation"):
+        valar.Labeller(adapt=True, adaptation="code").process_folder(str(speech))
     # Too few rows: nothing adapted, and the labeller says so.
     few = valar.Labeller(adapt=True)
     few.process_files([str(speech / "emodb-00.flac")])

@@ -27,7 +27,9 @@ class Labeller:
     with speech and assumes the batch is not all one emotion). ``adapt_per_folder``: each
     folder's files (one folder per speaker) standardised by their own statistics instead, as
     ``valar label --adapt-per-folder``; folders with too few rows stay unadapted and are listed
-    in ``unadapted_folders``. Rows without speech have empty
+    in ``unadapted_folders``. ``adaptation``: what adapting standardises, as ``valar label
+    --adaptation``: ``"representation"`` (the features, then everything the model's SVMs see,
+    its code included) or ``"features"`` only. Rows without speech have empty
     labels and the error ``no speech``; files that cannot be read have their reason in
     ``error`` and never stop the others.
 
@@ -43,12 +45,14 @@ class Labeller:
         *,
         adapt: bool = False,
         adapt_per_folder: bool = False,
+        adaptation: str = "representation",
         num_workers: Optional[int] = 1,
     ):
         self._core = _valar.Labeller(None if model is None else os.fspath(model))
         self.segment = None if segment is None else float(segment)
         self.adapt = adapt
         self.adapt_per_folder = adapt_per_folder
+        self.adaptation = adaptation
         self.num_workers = num_workers
         #: Whether the last batch was adapted (``adapt`` and enough rows; per folder: any folder).
         self.adapted = False
@@ -94,7 +98,9 @@ class Labeller:
     def process_files(self, files: Sequence[str], *, root: Optional[str] = None) -> pd.DataFrame:
         """Labels of many files, in order (``num_workers`` at a time)."""
         paths = _signal.join_root(files, root)
-        per_file, groups, short = self._core.label_files(paths, self.segment, self.num_workers, self.adapt, self.adapt_per_folder)
+        per_file, groups, short = self._core.label_files(
+            paths, self.segment, self.num_workers, self.adapt, self.adapt_per_folder, self.adaptation
+        )
         self.adapted, self.unadapted_folders = groups > 0, list(short)
         return self._frame(per_file, paths)
 
@@ -104,7 +110,7 @@ class Labeller:
         return self.process_files(_signal.files_under(root, filetype))
 
     def __repr__(self) -> str:
-        return f"valar.Labeller(model={self.model!r}, segment={self.segment!r}, adapt={self.adapt!r}, adapt_per_folder={self.adapt_per_folder!r})"
+        return f"valar.Labeller(model={self.model!r}, segment={self.segment!r}, adapt={self.adapt!r}, adapt_per_folder={self.adapt_per_folder!r}, adaptation={self.adaptation!r})"
 
 
 def to_label_csv(df: pd.DataFrame, path: Union[str, os.PathLike], *, root: Union[str, os.PathLike, None] = None) -> None:

@@ -599,7 +599,7 @@ mod tests {
     fn a_code_standardised_per_speaker_removes_speaker_offsets_that_hide_the_label() {
         // Activation moves features 0 and 1 by 1.5; each speaker sits 4 away from the next in them.
         let mut rng = crate::model::Rng::new(11);
-        let mut speaker = |s: usize, n: usize, rng: &mut crate::model::Rng| -> Vec<Vec<f64>> {
+        let speaker = |s: usize, n: usize, rng: &mut crate::model::Rng| -> Vec<Vec<f64>> {
             (0..n)
                 .map(|i| {
                     (0..6)
