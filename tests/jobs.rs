@@ -378,3 +378,41 @@ fn calibration_skips_a_corpus_without_valence_and_measures_the_others() {
     assert_eq!(measured.rows.len(), 8, "{:?}", measured.rows);
     assert!(measured.rows.iter().all(|r| r.speakers == 4 && (0.0..=1.0).contains(&r.uar)));
 }
+
+/// A corpus labelled for activation only (as BAVED is): `evaluate` scores the task it has
+/// labels for, and `train` refuses it up front, naming the corpus and the missing task.
+#[test]
+fn a_corpus_without_valence_is_evaluated_for_activation_and_refused_for_a_model() {
+    use valar::classify::experiment::{Condition, ExperimentConfig};
+    use valar::jobs::evaluate::{self, EvaluatePlan};
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tiny_plan(tmp.path());
+    // The same recordings with their valence labels removed.
+    let manifest = &plan.in_context[0];
+    let text = std::fs::read_to_string(manifest).unwrap();
+    let no_valence: String = text.lines().map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_string() + ",\n").collect();
+    std::fs::write(manifest, no_valence.replacen("activation,\n", "activation,valence\n", 1)).unwrap();
+    let epochs = Mutex::new(0);
+    let sink = |e: Event| {
+        if matches!(e, Event::Epoch { .. }) {
+            *epochs.lock().unwrap() += 1;
+        }
+    };
+    let err = valar::jobs::train::run(&plan, &sink, &CancelToken::new()).expect_err("a model needs both tasks");
+    assert!(matches!(err, JobError::MissingTask { task: "valence", .. }), "{err}");
+    assert!(err.to_string().contains("no recording of corpus has a valence label"), "{err}");
+    assert_eq!(*epochs.lock().unwrap(), 0, "refused before any training");
+    assert!(!plan.output.exists());
+    let eval = EvaluatePlan {
+        in_context: manifest.clone(),
+        experiment: ExperimentConfig { seeds: 1, conditions: vec![Condition::Baselinefs], ..ExperimentConfig::default() },
+        device: DeviceChoice::Cpu,
+        cache_dir: plan.cache_dir.clone(),
+        report: tmp.path().join("report.json"),
+        ..EvaluatePlan::default()
+    };
+    let done = evaluate::run(&eval, &|_| {}, &CancelToken::new()).expect("evaluated for activation");
+    assert_eq!(done.rows.iter().map(|r| r.task.as_str()).collect::<Vec<_>>(), ["activation"]);
+    // Activation is loud and high-pitched by construction.
+    assert!(done.rows[0].uar > 0.9, "{:?}", done.rows[0].uar);
+}

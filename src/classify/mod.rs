@@ -143,6 +143,24 @@ impl TaskModel {
     pub fn ds(&self) -> usize {
         self.selected.len()
     }
+
+    /// A place-holder for a task the training data has no labels for (a corpus labelled for
+    /// activation only): it always answers no (probability 0). Experiments score only
+    /// the tasks a test set has labels for, so it is never scored; `valar train` refuses such
+    /// data before it gets here.
+    pub fn unlabelled() -> Self {
+        TaskModel {
+            selected: Vec::new(),
+            svm: Svm::Constant { positive: false },
+            params: SvmParams { kernel: Kernel::Linear, c: 1.0 },
+            inner_uar: f64::NAN,
+        }
+    }
+
+    /// Whether this is [`TaskModel::unlabelled`]'s place-holder.
+    pub fn is_unlabelled(&self) -> bool {
+        self.selected.is_empty()
+    }
 }
 
 fn params_for(grid: &Grid, c: f64, gamma_scale: f64, k: usize) -> SvmParams {

@@ -412,11 +412,16 @@ pub fn train_predictor(
         (Some(cn), false) => cn.transform(&reps),
         (None, _) => reps,
     };
+    if train.labels.iter().all(|l| l[0].is_none() && l[1].is_none()) {
+        return Err(PipelineError::NoLabels("activation or valence"));
+    }
     let mut tasks = Vec::with_capacity(2);
-    for (t, name) in TASKS.iter().enumerate() {
+    for t in 0..TASKS.len() {
         let idx: Vec<usize> = (0..reps.len()).filter(|&i| train.labels[i][t].is_some()).collect();
         if idx.is_empty() {
-            return Err(PipelineError::NoLabels(name));
+            // A corpus labelled for one task only (BAVED has no valence).
+            tasks.push(TaskModel::unlabelled());
+            continue;
         }
         let rows: Vec<Vec<f64>> = idx.iter().map(|&i| reps[i].clone()).collect();
         let y: Vec<bool> = idx.iter().map(|&i| train.labels[i][t] == Some(true)).collect();

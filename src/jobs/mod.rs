@@ -143,6 +143,10 @@ pub enum JobError {
     NoOutOfContext,
     #[error("nothing to train on: give at least one in-context corpus")]
     NoInContext,
+    #[error(
+        "no recording of {corpora} has a {task} label: a model labels both activation and valence, so its training data needs both (add a corpus with {task} labels; `valar evaluate` and `valar cross-corpus` take a corpus labelled for one)"
+    )]
+    MissingTask { task: &'static str, corpora: String },
     #[error("leave-one-corpus-out needs at least two corpora")]
     TooFewCorpora,
     #[error("could not start worker threads: {0}")]

@@ -142,6 +142,15 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
     let mut cache = FeatureCache::open(&plan.cache_dir);
     let copy = (plan.degrade > 0.0).then_some(super::cross_corpus::DEGRADED_COPY);
     let inside = load_pool_with(&plan.in_context, &mut cache, copy, sink, cancel, (0.0, 0.15))?;
+    for (t, task) in TASKS.iter().enumerate() {
+        if inside.labels.iter().all(|l| l[t].is_none()) {
+            let mut corpora: Vec<&String> = inside.corpora.iter().collect();
+            corpora.sort();
+            corpora.dedup();
+            let corpora = corpora.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(JobError::MissingTask { task, corpora });
+        }
+    }
     let training_rows = inside.with_degraded_share(plan.degrade, super::cross_corpus::DEGRADED_COPY);
     let enrich = plan.recipe == Recipe::Enriched;
     let outside =
