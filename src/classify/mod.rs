@@ -156,11 +156,6 @@ impl TaskModel {
             inner_uar: f64::NAN,
         }
     }
-
-    /// Whether this is [`TaskModel::unlabelled`]'s place-holder.
-    pub fn is_unlabelled(&self) -> bool {
-        self.selected.is_empty()
-    }
 }
 
 fn params_for(grid: &Grid, c: f64, gamma_scale: f64, k: usize) -> SvmParams {

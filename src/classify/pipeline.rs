@@ -332,6 +332,11 @@ pub fn train_predictor(
     device: &Device,
     on_epoch: &mut dyn FnMut(&str, &EpochLosses) -> bool,
 ) -> Result<Predictor, PipelineError> {
+    // Checked before any work: a task without labels gets a place-holder below, but data
+    // with neither has nothing to learn.
+    if train.labels.iter().all(|l| l[0].is_none() && l[1].is_none()) {
+        return Err(PipelineError::NoLabels("activation or valence"));
+    }
     let normalizer = Normalizer::fit(train.rows);
     let x = clip(
         match cfg.normalization {
@@ -412,9 +417,6 @@ pub fn train_predictor(
         (Some(cn), false) => cn.transform(&reps),
         (None, _) => reps,
     };
-    if train.labels.iter().all(|l| l[0].is_none() && l[1].is_none()) {
-        return Err(PipelineError::NoLabels("activation or valence"));
-    }
     let mut tasks = Vec::with_capacity(2);
     for t in 0..TASKS.len() {
         let idx: Vec<usize> = (0..reps.len()).filter(|&i| train.labels[i][t].is_some()).collect();
