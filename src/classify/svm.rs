@@ -1,4 +1,8 @@
-//! Binary SVMs (linfa-svm) with class-balanced costs and a Platt-calibrated score.
+//! Binary SVMs with class-balanced costs and a Platt-calibrated score. The linear SVM is
+//! solved by dual coordinate descent (Hsieh et al. 2008, liblinear's L1-loss solver), which
+//! costs O(n·d) per pass and stays fast on thousands of samples at any C; linfa-svm's SMO
+//! (kept for the RBF kernel, and as the reference the linear solver is tested against)
+//! slows down with n² and with C (36 s for one fit of 5,370 utterances at C = 1).
 //!
 //! The Platt sigmoid is fitted here rather than through linfa's `Pr` targets: linfa's fit
 //! fails outright on separable training data ("platt scaling failed"), which small
@@ -32,6 +36,15 @@ pub struct SvmParams {
 /// valence).
 #[derive(Clone, Serialize, Deserialize)]
 pub enum Svm {
+    /// A linear SVM: decision w·x + b.
+    Linear {
+        params: SvmParams,
+        w: Vec<f64>,
+        b: f64,
+        /// Platt sigmoid P(positive | d) = 1 / (1 + exp(a·d + b)).
+        platt: (f64, f64),
+    },
+    /// linfa-svm's model: the RBF kernel, and linear models saved before valar 0.1's stop 31.
     Trained {
         params: SvmParams,
         model: Box<linfa_svm::Svm<f64, bool>>,
@@ -45,6 +58,7 @@ pub enum Svm {
 impl std::fmt::Debug for Svm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Svm::Linear { params, w, .. } => write!(f, "Svm({params:?}, {} weights)", w.len()),
             Svm::Trained { params, model, .. } => write!(f, "Svm({params:?}, {} SVs)", model.nsupport()),
             Svm::Constant { positive } => write!(f, "Svm(constant {positive})"),
         }
@@ -55,6 +69,28 @@ impl Svm {
     /// Fits on `rows` (already normalised/selected) with class-balanced costs, so both classes
     /// weigh equally — the right choice when the measure is unweighted average recall.
     pub fn fit(rows: &[Vec<f64>], labels: &[bool], params: SvmParams) -> Result<Self, ClassifyError> {
+        let n = rows.len();
+        let n_pos = labels.iter().filter(|&&b| b).count();
+        if n == 0 {
+            return Err(ClassifyError::Empty);
+        }
+        if n_pos == 0 || n_pos == n {
+            return Ok(Svm::Constant { positive: n_pos == n });
+        }
+        let c_pos = params.c * n as f64 / (2.0 * n_pos as f64);
+        let c_neg = params.c * n as f64 / (2.0 * (n - n_pos) as f64);
+        if params.kernel == Kernel::Linear {
+            let (w, b) = linear_dual_cd(rows, labels, c_pos, c_neg);
+            let decisions: Vec<f64> = rows.iter().map(|r| dot(&w, r) + b).collect();
+            let platt = platt_fit(&decisions, labels);
+            return Ok(Svm::Linear { params, w, b, platt });
+        }
+        Self::fit_smo(rows, labels, params)
+    }
+
+    /// linfa-svm's SMO, for any kernel: the RBF models, and the reference the linear solver
+    /// is checked against.
+    pub fn fit_smo(rows: &[Vec<f64>], labels: &[bool], params: SvmParams) -> Result<Self, ClassifyError> {
         let n = rows.len();
         let n_pos = labels.iter().filter(|&&b| b).count();
         if n == 0 {
@@ -87,6 +123,9 @@ impl Svm {
     /// How many inputs the classifier takes (None for a constant one), read from its
     /// separating surface: a linear weight vector or the support vectors.
     pub fn input_dims(&self) -> Option<usize> {
+        if let Svm::Linear { w, .. } = self {
+            return Some(w.len());
+        }
         let Svm::Trained { model, .. } = self else { return None };
         let v = serde_json::to_value(model).ok()?;
         let plane = v.get("sep_hyperplane")?;
@@ -99,6 +138,7 @@ impl Svm {
     /// Signed distance to the separating surface (> 0 means positive).
     pub fn decision(&self, row: &[f64]) -> f64 {
         match self {
+            Svm::Linear { w, b, .. } => dot(w, row) + b,
             Svm::Trained { model, .. } => {
                 let x = ndarray::ArrayView1::from(row);
                 model.weighted_sum(&x) - model.rho
@@ -116,7 +156,7 @@ impl Svm {
     /// Platt-calibrated probability of the positive class.
     pub fn probability(&self, row: &[f64]) -> f64 {
         match self {
-            Svm::Trained { platt: (a, b), .. } => sigmoid(-(a * self.decision(row) + b)),
+            Svm::Linear { platt: (a, b), .. } | Svm::Trained { platt: (a, b), .. } => sigmoid(-(a * self.decision(row) + b)),
             Svm::Constant { positive } => {
                 if *positive {
                     1.0
@@ -131,6 +171,67 @@ impl Svm {
     pub fn predict(&self, row: &[f64]) -> bool {
         self.probability(row) >= 0.5
     }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The bias enters as a constant input of this value (liblinear's `-B`): it is then
+/// regularised with the weights, by ½(b/B)², which at B = 10 holds it back by a hundredth of
+/// what B = 1 would — SMO's bias is not regularised at all — and the Platt sigmoid fitted
+/// afterwards sets the threshold either way.
+const BIAS_INPUT: f64 = 10.0;
+/// Stop when the projected gradients' spread over one pass falls below this (liblinear's
+/// default is 0.1; tighter here: at 0.01 its labels agree with SMO's on 99.5–99.9 % of
+/// 5,370 utterances, C = 0.01–1, and 1e-3 agrees no better). A pass costs O(n·d), so
+/// even the cap is about a second at n = 5,370, d = 88.
+const DCD_TOLERANCE: f64 = 1e-2;
+const DCD_MAX_PASSES: usize = 2000;
+
+/// Dual coordinate descent for the L1-loss linear SVM with per-class costs (Hsieh, Chang,
+/// Lin, Keerthi & Sundararajan 2008, Algorithm 1, without shrinking): minimises
+/// ½‖w‖² + ½(b/B)² + Σ Cᵢ max(0, 1 − yᵢ(w·xᵢ + b)). Passes visit the rows in a seeded random
+/// order, so a fit repeats exactly. Returns (w, b).
+fn linear_dual_cd(rows: &[Vec<f64>], labels: &[bool], c_pos: f64, c_neg: f64) -> (Vec<f64>, f64) {
+    let n = rows.len();
+    let d = rows.first().map_or(0, Vec::len);
+    let y: Vec<f64> = labels.iter().map(|&l| if l { 1.0 } else { -1.0 }).collect();
+    let upper: Vec<f64> = labels.iter().map(|&l| if l { c_pos } else { c_neg }).collect();
+    let q: Vec<f64> = rows.iter().map(|r| dot(r, r) + BIAS_INPUT * BIAS_INPUT).collect();
+    let mut alpha = vec![0.0; n];
+    let (mut w, mut b) = (vec![0.0; d], 0.0);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = crate::rng::Rng::new(0x5EED_5C0D);
+    for _ in 0..DCD_MAX_PASSES {
+        rng.shuffle(&mut order);
+        let (mut pg_max, mut pg_min) = (f64::NEG_INFINITY, f64::INFINITY);
+        for &i in &order {
+            let g = y[i] * (dot(&w, &rows[i]) + b * BIAS_INPUT) - 1.0;
+            let pg = if alpha[i] <= 0.0 {
+                g.min(0.0)
+            } else if alpha[i] >= upper[i] {
+                g.max(0.0)
+            } else {
+                g
+            };
+            pg_max = pg_max.max(pg);
+            pg_min = pg_min.min(pg);
+            if pg != 0.0 && q[i] > 0.0 {
+                let old = alpha[i];
+                alpha[i] = (old - g / q[i]).clamp(0.0, upper[i]);
+                let step = (alpha[i] - old) * y[i];
+                if step != 0.0 {
+                    w.iter_mut().zip(&rows[i]).for_each(|(wj, xj)| *wj += step * xj);
+                    b += step * BIAS_INPUT;
+                }
+            }
+        }
+        if pg_max - pg_min < DCD_TOLERANCE {
+            break;
+        }
+    }
+    (w, b * BIAS_INPUT)
 }
 
 fn sigmoid(x: f64) -> f64 {
@@ -259,6 +360,53 @@ mod tests {
         let svm = Svm::fit(&[vec![1.0], vec![2.0]], &[true, true], SvmParams { kernel: Kernel::Linear, c: 1.0 }).unwrap();
         assert!(svm.predict(&[-5.0]));
         assert_eq!(svm.probability(&[0.0]), 1.0);
+    }
+
+    /// Overlapping classes in 12 dimensions, one third positive, the label in the first three.
+    fn overlapping(n: usize) -> (Vec<Vec<f64>>, Vec<bool>) {
+        let mut rng = crate::rng::Rng::new(21);
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n {
+            let pos = i % 3 == 0;
+            x.push((0..12).map(|j| rng.normal() + if j < 3 && pos { 0.8 } else { 0.0 }).collect::<Vec<f64>>());
+            y.push(pos);
+        }
+        (x, y)
+    }
+
+    #[test]
+    fn the_linear_solver_agrees_with_linfas_smo() {
+        // The reference: linfa-svm's SMO on the same problem (its bias is not regularised,
+        // ours by ½(b/10)², which moves almost nothing).
+        let (x, y) = overlapping(600);
+        for c in [0.01, 0.1, 1.0] {
+            let p = SvmParams { kernel: Kernel::Linear, c };
+            let (dcd, smo) = (Svm::fit(&x, &y, p).unwrap(), Svm::fit_smo(&x, &y, p).unwrap());
+            assert!(matches!(dcd, Svm::Linear { .. }) && matches!(smo, Svm::Trained { .. }));
+            let agree = x.iter().filter(|r| dcd.predict(r) == smo.predict(r)).count();
+            assert!(agree >= 594, "C = {c}: {agree} of 600 labels agree");
+            let worst = x.iter().map(|r| (dcd.decision(r) - smo.decision(r)).abs()).fold(0.0, f64::max);
+            let spread = x.iter().map(|r| smo.decision(r).abs()).fold(0.0, f64::max);
+            assert!(worst < 0.05 * spread, "C = {c}: decisions differ by up to {worst} (SMO's reach {spread})");
+        }
+    }
+
+    #[test]
+    fn the_linear_solver_repeats_exactly_and_weighs_both_classes_equally() {
+        let (x, y) = overlapping(300);
+        let p = SvmParams { kernel: Kernel::Linear, c: 0.1 };
+        let (a, b) = (Svm::fit(&x, &y, p).unwrap(), Svm::fit(&x, &y, p).unwrap());
+        assert!(x.iter().all(|r| a.decision(r) == b.decision(r)));
+        // Class-balanced: the minority third is recalled about as well as the majority.
+        let recall = |cls: bool| {
+            let idx: Vec<usize> = (0..x.len()).filter(|&i| y[i] == cls).collect();
+            idx.iter().filter(|&&i| a.predict(&x[i]) == cls).count() as f64 / idx.len() as f64
+        };
+        assert!((recall(true) - recall(false)).abs() < 0.12, "recalls {} / {}", recall(true), recall(false));
+        assert_eq!(a.input_dims(), Some(12));
+        let back: Svm = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert!(x.iter().all(|r| back.probability(r) == a.probability(r)));
     }
 
     #[test]
