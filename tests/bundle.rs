@@ -26,6 +26,11 @@ fn device() -> burn::tensor::Device {
 /// A small autoencoder model saved to `dir` (the bundled model has no encoder since it became
 /// the features-only recipe): 60 synthetic rows of 88 features, a 3-dimensional code, 2 epochs.
 fn aae_bundle(dir: &Path) {
+    aae_bundle_of(dir, 1);
+}
+
+/// The same with `members` autoencoders (an ensemble).
+fn aae_bundle_of(dir: &Path, members: usize) {
     use valar::classify::pipeline::{LabelledSet, PipelineConfig, Representation, train_predictor};
     let b = Bundle::load(&bundled(), &device()).unwrap();
     let rows: Vec<Vec<f64>> = (0..60).map(|i| (0..88).map(|j| ((i * 7 + j * 3) % 11) as f64 + (i % 2) as f64 * 2.0).collect()).collect();
@@ -33,7 +38,7 @@ fn aae_bundle(dir: &Path) {
     let speakers: Vec<String> = (0..60).map(|i| format!("s{}", i % 6)).collect();
     let corpora = vec!["toy".to_string(); 60];
     let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
-    let aae = valar::model::AaeConfig { dims: 3, hidden: 8, epochs: 2, batch_size: 16, ..Default::default() };
+    let aae = valar::model::AaeConfig { dims: 3, hidden: 8, epochs: 2, batch_size: 16, members, ..Default::default() };
     let representation = Representation::Aae(aae);
     let cfg =
         PipelineConfig { representation: representation.clone(), grid: Default::default(), normalization: Default::default(), clip: None };
@@ -212,6 +217,53 @@ fn an_svm_whose_width_does_not_match_its_selection_is_refused_on_load() {
         Err(BundleError::Mismatch { detail, .. }) => {
             assert_eq!(detail, format!("activation SVM takes {n} inputs but {} dimensions are selected", n - 1))
         }
+        other => panic!("expected a mismatch, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn an_ensemble_round_trips_and_a_missing_or_damaged_member_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ensemble");
+    aae_bundle_of(&dir, 3);
+    for f in ["encoder.bpk", "encoder-2.bpk", "encoder-3.bpk"] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    let b = Bundle::load(&dir, &device()).unwrap();
+    assert_eq!(b.predictor.members.len(), 2);
+    let x: Vec<Vec<f64>> = (0..30).map(|i| (0..88).map(|j| ((i * 5 + j) % 13) as f64).collect()).collect();
+    let again = tmp.path().join("again");
+    Bundle::save(&b.predictor, &b.representation, &b.metadata, None, &again).unwrap();
+    let back = Bundle::load(&again, &device()).unwrap();
+    assert_eq!(b.predictor.predict(&x), back.predictor.predict(&x));
+    let adapt = valar::classify::Adaptation::Representation;
+    assert_eq!(b.predictor.predict_adapted(&x, adapt), back.predictor.predict_adapted(&x, adapt));
+    // Without its further members it is another model.
+    let first = valar::classify::pipeline::Predictor { members: Vec::new(), ..b.predictor.clone() };
+    assert_ne!(first.predict(&x), b.predictor.predict(&x));
+
+    let d = tmp.path().join("missing-member");
+    copy_dir(&dir, &d);
+    std::fs::remove_file(d.join("encoder-3.bpk")).unwrap();
+    let e = Bundle::load(&d, &device()).unwrap_err();
+    assert!(matches!(e, BundleError::Missing { .. }) && e.to_string().contains("encoder-3.bpk"), "{e}");
+
+    let d = tmp.path().join("damaged-member");
+    copy_dir(&dir, &d);
+    let p = d.join("encoder-2.bpk");
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    let e = Bundle::load(&d, &device()).unwrap_err();
+    assert!(matches!(e, BundleError::Corrupt { .. }) && e.to_string().contains("encoder-2.bpk"), "{e}");
+
+    let d = tmp.path().join("narrow-member");
+    copy_dir(&dir, &d);
+    edit_json(&d, |v| {
+        v["members"][0]["code_normalizer"]["mean"].as_array_mut().unwrap().pop();
+        v["members"][0]["code_normalizer"]["std"].as_array_mut().unwrap().pop();
+    });
+    match Bundle::load(&d, &device()) {
+        Err(BundleError::Mismatch { detail, .. }) => assert_eq!(detail, "ensemble member 2: its code does not match the first member's"),
         other => panic!("expected a mismatch, got {:?}", other.map(|_| ())),
     }
 }

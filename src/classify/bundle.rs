@@ -4,6 +4,7 @@
 //! model.json     format and extractor versions, feature names, normalisers, the selected
 //!                features and SVMs of both tasks, the encoder's shape and checksum, metadata
 //! encoder.bpk    encoder weights (burnpack), absent for feature-only models
+//! encoder-2.bpk  … the further autoencoders of an ensemble, one file each
 //! ```
 //! Loading turns a wrong version, a missing or truncated file or mismatched dimensions into a
 //! [`BundleError`] naming the file; saving replaces the folder atomically.
@@ -14,7 +15,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::pipeline::{Predictor, Representation};
+use super::pipeline::{Member, Predictor, Representation};
 use super::{Normalization, Normalizer, TaskModel};
 use crate::egemaps::{EXTRACTOR_VERSION, FEATURE_NAMES};
 use crate::model::{Encoder, EpochLosses};
@@ -91,6 +92,27 @@ struct ModelFile {
     /// speaker's calm speech is moved when calibrating (older models: computed from the bank).
     #[serde(default)]
     calm_mean: Option<Vec<f64>>,
+    /// The further autoencoders of an ensemble (older models: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    members: Vec<MemberFile>,
+}
+
+/// One further autoencoder of an ensemble: its weights' file, code normaliser and SVMs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MemberFile {
+    encoder: EncoderInfo,
+    code_normalizer: Normalizer,
+    activation: TaskModel,
+    valence: TaskModel,
+}
+
+/// The weights file of member `m` (0: the first).
+fn encoder_file(m: usize) -> String {
+    if m == 0 { ENCODER_FILE.into() } else { format!("encoder-{}.bpk", m + 1) }
+}
+
+fn encoder_info(e: &Encoder, file: String, bytes: &[u8]) -> EncoderInfo {
+    EncoderInfo { file, input_dims: e.input_dims(), hidden: e.hidden(), dims: e.dims(), sha256: sha256_hex(bytes) }
 }
 
 /// A loaded model: the predictor plus what describes it.
@@ -123,6 +145,23 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// An encoder's weights from `dir`, checked against their checksum and shape.
+fn load_encoder(dir: &Path, info: &EncoderInfo, device: &Device) -> Result<Encoder, BundleError> {
+    let epath = dir.join(&info.file);
+    let eb = std::fs::read(&epath).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => BundleError::Missing { path: epath.clone() },
+        _ => BundleError::Io { path: epath.clone(), source },
+    })?;
+    if sha256_hex(&eb) != info.sha256 {
+        return Err(BundleError::Corrupt { path: epath, detail: "checksum does not match (truncated or modified)".into() });
+    }
+    if info.input_dims != 88 {
+        return Err(BundleError::Mismatch { path: epath, detail: format!("encoder takes {} inputs, expected 88", info.input_dims) });
+    }
+    Encoder::from_bytes(&eb, info.input_dims, info.hidden, info.dims, device)
+        .map_err(|e| BundleError::Corrupt { path: epath, detail: e.to_string() })
+}
+
 impl Bundle {
     /// Saves atomically into `dir`: a crash mid-save leaves any previous model intact. An
     /// out-of-context feature bank, when given, is stored beside the model so others can
@@ -134,10 +173,25 @@ impl Bundle {
         bank: Option<&crate::corpus::FeatureBank>,
         dir: &Path,
     ) -> Result<(), BundleError> {
+        let to_bytes =
+            |e: &Encoder, file: &str| e.to_bytes().map_err(|err| BundleError::Corrupt { path: dir.join(file), detail: err.to_string() });
         let enc_bytes = match &predictor.encoder {
-            Some(e) => Some(e.to_bytes().map_err(|err| BundleError::Corrupt { path: dir.join(ENCODER_FILE), detail: err.to_string() })?),
+            Some(e) => Some(to_bytes(e, ENCODER_FILE)?),
             None => None,
         };
+        let mut member_files = Vec::new();
+        let mut member_bytes = Vec::new();
+        for (m, member) in predictor.members.iter().enumerate() {
+            let file = encoder_file(m + 1);
+            let bytes = to_bytes(&member.encoder, &file)?;
+            member_files.push(MemberFile {
+                encoder: encoder_info(&member.encoder, file.clone(), &bytes),
+                code_normalizer: member.code_normalizer.clone(),
+                activation: member.tasks[0].clone(),
+                valence: member.tasks[1].clone(),
+            });
+            member_bytes.push((file, bytes));
+        }
         let file = ModelFile {
             format_version: FORMAT_VERSION,
             extractor_version: EXTRACTOR_VERSION.into(),
@@ -147,19 +201,14 @@ impl Bundle {
             normalizer: predictor.normalizer.clone(),
             normalization: predictor.normalization,
             clip: predictor.clip,
-            encoder: predictor.encoder.as_ref().zip(enc_bytes.as_ref()).map(|(e, b)| EncoderInfo {
-                file: ENCODER_FILE.into(),
-                input_dims: e.input_dims(),
-                hidden: e.hidden(),
-                dims: e.dims(),
-                sha256: sha256_hex(b),
-            }),
+            encoder: predictor.encoder.as_ref().zip(enc_bytes.as_ref()).map(|(e, b)| encoder_info(e, ENCODER_FILE.into(), b)),
             code_normalizer: predictor.code_normalizer.clone(),
             activation: predictor.tasks[0].clone(),
             valence: predictor.tasks[1].clone(),
             training_history: predictor.history.clone(),
             metadata: metadata.clone(),
             calm_mean: predictor.calm_mean.clone(),
+            members: member_files,
         };
         let json =
             serde_json::to_vec_pretty(&file).map_err(|e| BundleError::Corrupt { path: dir.join(MODEL_FILE), detail: e.to_string() })?;
@@ -167,6 +216,9 @@ impl Bundle {
             std::fs::write(staging.join(MODEL_FILE), &json)?;
             if let Some(b) = &enc_bytes {
                 std::fs::write(staging.join(ENCODER_FILE), b)?;
+            }
+            for (file, b) in &member_bytes {
+                std::fs::write(staging.join(file), b)?;
             }
             if let Some(bank) = bank {
                 bank.save(&staging.join(BANK_FILE))?;
@@ -220,23 +272,7 @@ impl Bundle {
         }
         let encoder = match (&f.encoder, f.representation.aae()) {
             (None, None) => None,
-            (Some(info), Some(_)) => {
-                let epath = dir.join(&info.file);
-                let eb = std::fs::read(&epath).map_err(|source| match source.kind() {
-                    std::io::ErrorKind::NotFound => BundleError::Missing { path: epath.clone() },
-                    _ => BundleError::Io { path: epath.clone(), source },
-                })?;
-                if sha256_hex(&eb) != info.sha256 {
-                    return Err(BundleError::Corrupt { path: epath, detail: "checksum does not match (truncated or modified)".into() });
-                }
-                if info.input_dims != 88 {
-                    return Err(mismatch(format!("encoder takes {} inputs, expected 88", info.input_dims)));
-                }
-                Some(
-                    Encoder::from_bytes(&eb, info.input_dims, info.hidden, info.dims, device)
-                        .map_err(|e| BundleError::Corrupt { path: epath, detail: e.to_string() })?,
-                )
-            }
+            (Some(info), Some(_)) => Some(load_encoder(dir, info, device)?),
             (Some(_), None) => return Err(mismatch("encoder weights for a feature-only model".into())),
             (None, Some(_)) => return Err(mismatch("autoencoder model without encoder weights".into())),
         };
@@ -247,15 +283,36 @@ impl Bundle {
             (None, None) => {}
             _ => return Err(mismatch("code normaliser does not match the encoder".into())),
         }
-        for (name, t) in [("activation", &f.activation), ("valence", &f.valence)] {
-            if t.selected.is_empty() || t.selected.iter().any(|&c| c >= rep_dims) {
-                return Err(mismatch(format!("{name} classifier selects dimensions outside 0..{rep_dims}")));
+        let check_tasks = |which: &str, tasks: [&TaskModel; 2]| -> Result<(), BundleError> {
+            for (name, t) in ["activation", "valence"].iter().zip(tasks) {
+                if t.selected.is_empty() || t.selected.iter().any(|&c| c >= rep_dims) {
+                    return Err(mismatch(format!("{which}{name} classifier selects dimensions outside 0..{rep_dims}")));
+                }
+                if let Some(w) = t.svm.input_dims()
+                    && w != t.selected.len()
+                {
+                    return Err(mismatch(format!("{which}{name} SVM takes {w} inputs but {} dimensions are selected", t.selected.len())));
+                }
             }
-            if let Some(w) = t.svm.input_dims()
-                && w != t.selected.len()
-            {
-                return Err(mismatch(format!("{name} SVM takes {w} inputs but {} dimensions are selected", t.selected.len())));
+            Ok(())
+        };
+        check_tasks("", [&f.activation, &f.valence])?;
+        if !f.members.is_empty() && encoder.is_none() {
+            return Err(mismatch("ensemble members for a feature-only model".into()));
+        }
+        let mut members = Vec::with_capacity(f.members.len());
+        for (m, mf) in f.members.into_iter().enumerate() {
+            let which = format!("ensemble member {}: ", m + 2);
+            let enc = load_encoder(dir, &mf.encoder, device)?;
+            let cn = mf.code_normalizer;
+            if enc.dims() + if append { 88 } else { 0 } != rep_dims || cn.dims() != rep_dims || cn.std.len() != rep_dims {
+                return Err(mismatch(format!("{which}its code does not match the first member's")));
             }
+            if let Some(k) = cn.std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+                return Err(mismatch(format!("{which}code normaliser's spread of dimension {k} is not a positive number")));
+            }
+            check_tasks(&which, [&mf.activation, &mf.valence])?;
+            members.push(Member { encoder: enc, code_normalizer: cn, tasks: [mf.activation, mf.valence] });
         }
         Ok(Self {
             predictor: Predictor {
@@ -268,6 +325,7 @@ impl Bundle {
                 encoder,
                 code_normalizer: f.code_normalizer,
                 tasks: [f.activation, f.valence],
+                members,
                 history: f.training_history,
                 append_features: append,
                 diagnostics: Default::default(),

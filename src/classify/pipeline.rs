@@ -84,6 +84,11 @@ pub struct Predictor {
     pub code_normalizer: Option<Normalizer>,
     /// Activation, then valence.
     pub tasks: [TaskModel; 2],
+    /// The further autoencoders of an ensemble ([`AaeConfig::members`]); the first is
+    /// `encoder`, `code_normalizer` and `tasks` above. Empty for one autoencoder and for a
+    /// features-only model.
+    pub members: Vec<Member>,
+    /// The first autoencoder's epochs.
     pub history: Vec<EpochLosses>,
     /// The SVMs see the code with the z-scored functionals appended.
     pub append_features: bool,
@@ -92,6 +97,15 @@ pub struct Predictor {
     /// Mean raw functionals of the training data's calm (neutral) utterances, when known: the
     /// target of calibration to a speaker (measured best, docs/experiments.md).
     pub calm_mean: Option<Vec<f64>>,
+}
+
+/// One further autoencoder of an ensemble, with the code normaliser and SVMs fitted to its code.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub encoder: Encoder,
+    pub code_normalizer: Normalizer,
+    /// Activation, then valence.
+    pub tasks: [TaskModel; 2],
 }
 
 /// What training a predictor measured about itself.
@@ -121,48 +135,83 @@ pub struct Prediction {
 }
 
 impl Predictor {
-    /// Model input (normalised, encoded, code-normalised) of raw functionals.
-    pub fn represent(&self, raw: &[Vec<f64>]) -> Vec<Vec<f64>> {
-        let x = clip(self.normalizer.transform(raw), self.clip);
-        match (&self.encoder, &self.code_normalizer) {
+    /// Raw functionals standardised by the training statistics (and held).
+    fn standardise(&self, raw: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        clip(self.normalizer.transform(raw), self.clip)
+    }
+
+    /// What one member's SVMs see of standardised functionals `x`: its code normalised (beside
+    /// `x` where the model appends the features), or `x` itself without a code.
+    fn member_input(&self, encoder: Option<&Encoder>, code_normalizer: Option<&Normalizer>, x: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        match (encoder, code_normalizer) {
             (Some(enc), Some(cn)) => {
-                let codes = enc.encode(&x);
-                cn.transform(&if self.append_features { append(&codes, &x) } else { codes })
+                let codes = enc.encode(x);
+                cn.transform(&if self.append_features { append(&codes, x) } else { codes })
             }
-            _ => x,
+            _ => x.to_vec(),
         }
     }
 
-    pub fn predict_represented(&self, rep: &[f64]) -> Prediction {
-        let [a, v] = &self.tasks;
-        Prediction {
-            activation_high: a.predict(rep),
-            activation_score: a.probability(rep),
-            valence_positive: v.predict(rep),
-            valence_score: v.probability(rep),
-        }
+    /// Every member (encoder, code normaliser, SVMs), the first one first.
+    fn each_member(&self) -> impl Iterator<Item = (Option<&Encoder>, Option<&Normalizer>, &[TaskModel; 2])> {
+        std::iter::once((self.encoder.as_ref(), self.code_normalizer.as_ref(), &self.tasks))
+            .chain(self.members.iter().map(|m| (Some(&m.encoder), Some(&m.code_normalizer), &m.tasks)))
+    }
+
+    /// Model input (normalised, encoded, code-normalised) of raw functionals: the first
+    /// member's, for an ensemble.
+    pub fn represent(&self, raw: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        self.member_input(self.encoder.as_ref(), self.code_normalizer.as_ref(), &self.standardise(raw))
     }
 
     pub fn predict(&self, raw: &[Vec<f64>]) -> Vec<Prediction> {
-        self.represent(raw).iter().map(|r| self.predict_represented(r)).collect()
+        self.predict_standardised(&self.standardise(raw), false)
     }
 
     /// Predictions for a batch adapted by its own statistics (see [`Adaptation`]). It assumes
     /// the batch is not all one emotion.
     pub fn predict_adapted(&self, raw: &[Vec<f64>], adaptation: Adaptation) -> Vec<Prediction> {
-        self.represent_adapted(raw, adaptation).iter().map(|r| self.predict_represented(r)).collect()
+        let x = self.standardise(&super::adapt_to(raw, &self.normalizer));
+        self.predict_standardised(&x, adaptation == Adaptation::Representation)
     }
 
-    /// Model input of a batch adapted by its own statistics: its functionals mapped onto the
-    /// training statistics, represented, and with [`Adaptation::Representation`] and a code,
-    /// every column standardised by the batch's own statistics (the training representation
-    /// was standardised by the training's: the code normaliser).
+    /// Model input of a batch adapted by its own statistics (the first member's): its
+    /// functionals mapped onto the training statistics, represented, and with
+    /// [`Adaptation::Representation`] and a code, every column standardised by the batch's own
+    /// statistics (the training representation was standardised by the training's: the code
+    /// normaliser).
     pub fn represent_adapted(&self, raw: &[Vec<f64>], adaptation: Adaptation) -> Vec<Vec<f64>> {
         let rep = self.represent(&super::adapt_to(raw, &self.normalizer));
         match (adaptation, &self.code_normalizer) {
             (Adaptation::Representation, Some(_)) => Normalizer::fit(&rep).transform(&rep),
             _ => rep,
         }
+    }
+
+    /// The members' calibrated probabilities of standardised functionals, averaged; a label is
+    /// positive where its mean is at least one half (for one member: its SVM's own answer).
+    /// With `adapt_input`, each member's input is standardised by the batch's own statistics
+    /// first (only where there is a code).
+    fn predict_standardised(&self, x: &[Vec<f64>], adapt_input: bool) -> Vec<Prediction> {
+        let mut sums = vec![[0.0f64; 2]; x.len()];
+        let mut n = 0.0;
+        for (encoder, code_normalizer, tasks) in self.each_member() {
+            let mut rep = self.member_input(encoder, code_normalizer, x);
+            if adapt_input && code_normalizer.is_some() {
+                rep = Normalizer::fit(&rep).transform(&rep);
+            }
+            for (sum, r) in sums.iter_mut().zip(&rep) {
+                sum[0] += tasks[0].probability(r);
+                sum[1] += tasks[1].probability(r);
+            }
+            n += 1.0;
+        }
+        sums.iter()
+            .map(|[a, v]| {
+                let (a, v) = (a / n, v / n);
+                Prediction { activation_high: a >= 0.5, activation_score: a, valence_positive: v >= 0.5, valence_score: v }
+            })
+            .collect()
     }
 }
 
@@ -261,13 +310,13 @@ fn embedding(
     rows: &[Vec<f64>],
     a: &AaeConfig,
     device: &Device,
+    stage: &str,
     on_epoch: &mut dyn FnMut(&str, &EpochLosses) -> bool,
     history: &mut Vec<EpochLosses>,
 ) -> Result<Encoder, ModelError> {
     let plain_cfg = AaeConfig { early_stopping: false, ..a.clone() };
-    let (plain, h) = model::train_aae(&AaeData { x: rows, cond: None, enrich: None, holdout: None }, &plain_cfg, device, &mut |l| {
-        on_epoch("embedding", l)
-    })?;
+    let (plain, h) =
+        model::train_aae(&AaeData { x: rows, cond: None, enrich: None, holdout: None }, &plain_cfg, device, &mut |l| on_epoch(stage, l))?;
     history.extend(h);
     Ok(plain)
 }
@@ -348,103 +397,154 @@ pub fn train_predictor(
     );
     let mut history = Vec::new();
     let mut diagnostics = Diagnostics::default();
-    let (encoder, reps) = match &cfg.representation {
-        Representation::Features => (None, x.clone()),
-        Representation::Aae(a) | Representation::Enriched(a) => {
-            let cond: Vec<[f32; 2]> = train.labels.iter().map(|l| [cond_code(l[0]), cond_code(l[1])]).collect();
-            let enrich = match (&cfg.representation, a.oracle) {
-                (Representation::Enriched(_), true) => Some(own_labels(train.labels)),
-                (Representation::Enriched(_), false) if outside.is_none() => {
-                    // Pooled training without an out-of-context set: every training corpus is
-                    // in-context, and each one's neighbours come from the other training corpora.
-                    let mut names: Vec<&String> = train.corpora.iter().collect();
-                    names.sort();
-                    names.dedup();
-                    if names.len() < 2 {
-                        return Err(PipelineError::NoOutOfContext);
-                    }
-                    let xc = clip(normalize_per_corpus(train), cfg.clip);
-                    let space = match a.neighbour_space {
-                        NeighbourSpace::Features | NeighbourSpace::Classifier => xc,
-                        NeighbourSpace::Code => {
-                            let plain = embedding(&xc, a, device, on_epoch, &mut history)?;
-                            plain.encode(&xc)
-                        }
-                    };
-                    let classifier = a.neighbour_space == NeighbourSpace::Classifier;
-                    Some(cross_corpus_neighbours(&space, train.labels, train.corpora, a.neighbours, classifier))
+    let Some(a) = cfg.representation.aae() else {
+        let tasks = fit_tasks(&x, train, &cfg.grid)?;
+        return Ok(Predictor {
+            normalizer,
+            normalization: cfg.normalization,
+            clip: cfg.clip,
+            encoder: None,
+            code_normalizer: None,
+            tasks,
+            members: Vec::new(),
+            history,
+            append_features: false,
+            diagnostics,
+            calm_mean: None,
+        });
+    };
+    // The first autoencoder reports its stages as "embedding" and "autoencoder", the further
+    // members of an ensemble as "autoencoder 2", … (their own seeds: seed + 1, …).
+    let (encoder, reps) = train_member(train, outside, cfg, a, &x, device, "", on_epoch, &mut history, &mut diagnostics)?;
+    let (code_normalizer, reps) = code_input(reps, train, a.code_per_speaker);
+    let tasks = fit_tasks(&reps, train, &cfg.grid)?;
+    let mut members = Vec::new();
+    for m in 1..a.members.max(1) {
+        let am = AaeConfig { seed: a.seed.wrapping_add(m as u64), ..a.clone() };
+        let stage = format!(" {}", m + 1);
+        let (encoder, reps) =
+            train_member(train, outside, cfg, &am, &x, device, &stage, on_epoch, &mut Vec::new(), &mut Diagnostics::default())?;
+        let (code_normalizer, reps) = code_input(reps, train, a.code_per_speaker);
+        let tasks = fit_tasks(&reps, train, &cfg.grid)?;
+        members.push(Member { encoder, code_normalizer, tasks });
+    }
+    Ok(Predictor {
+        normalizer,
+        normalization: cfg.normalization,
+        clip: cfg.clip,
+        encoder: Some(encoder),
+        code_normalizer: Some(code_normalizer),
+        tasks,
+        members,
+        history,
+        append_features: a.append_features,
+        diagnostics,
+        calm_mean: None,
+    })
+}
+
+/// One autoencoder of `a`'s recipe (enrichment targets included) trained on the standardised
+/// rows `x`, and what its SVMs are to see of them before normalisation (its code, ⊕ `x` where
+/// the recipe appends the features). `stage` follows the stage names reported to `on_epoch`.
+#[allow(clippy::too_many_arguments)]
+fn train_member(
+    train: &LabelledSet<'_>,
+    outside: Option<&LabelledSet<'_>>,
+    cfg: &PipelineConfig,
+    a: &AaeConfig,
+    x: &[Vec<f64>],
+    device: &Device,
+    stage: &str,
+    on_epoch: &mut dyn FnMut(&str, &EpochLosses) -> bool,
+    history: &mut Vec<EpochLosses>,
+    diagnostics: &mut Diagnostics,
+) -> Result<(Encoder, Vec<Vec<f64>>), PipelineError> {
+    let embedding_stage = format!("embedding{stage}");
+    let cond: Vec<[f32; 2]> = train.labels.iter().map(|l| [cond_code(l[0]), cond_code(l[1])]).collect();
+    let enrich = match (&cfg.representation, a.oracle) {
+        (Representation::Enriched(_), true) => Some(own_labels(train.labels)),
+        (Representation::Enriched(_), false) if outside.is_none() => {
+            // Pooled training without an out-of-context set: every training corpus is
+            // in-context, and each one's neighbours come from the other training corpora.
+            let mut names: Vec<&String> = train.corpora.iter().collect();
+            names.sort();
+            names.dedup();
+            if names.len() < 2 {
+                return Err(PipelineError::NoOutOfContext);
+            }
+            let xc = clip(normalize_per_corpus(train), cfg.clip);
+            let space = match a.neighbour_space {
+                NeighbourSpace::Features | NeighbourSpace::Classifier => xc,
+                NeighbourSpace::Code => {
+                    let plain = embedding(&xc, a, device, &embedding_stage, on_epoch, history)?;
+                    plain.encode(&xc)
                 }
-                (Representation::Enriched(_), false) => {
-                    let out = outside.ok_or(PipelineError::NoOutOfContext)?;
-                    let (kept, dropped) = guard_out_of_context(train, out);
-                    diagnostics.out_of_context_dropped = dropped;
-                    if kept.is_empty() {
-                        return Err(PipelineError::NoOutOfContext);
-                    }
-                    let (or, ol, os, oc) = subset(out, &kept);
-                    let out = LabelledSet { rows: &or, labels: &ol, speakers: &os, corpora: &oc };
-                    let xo = clip(normalize_per_corpus(&out), cfg.clip);
-                    let targets = match a.neighbour_space {
-                        NeighbourSpace::Features => model::neighbour_labels(&x, &xo, out.labels, a.neighbours),
-                        NeighbourSpace::Classifier => model::classifier_labels(&x, &xo, out.labels, CLASSIFIER_C),
-                        NeighbourSpace::Code => {
-                            // Stage 1: a plain AAE on in-context ∪ out-of-context embeds both sets.
-                            let mut pooled = x.clone();
-                            pooled.extend(xo.iter().cloned());
-                            let plain = embedding(&pooled, a, device, on_epoch, &mut history)?;
-                            model::neighbour_labels(&plain.encode(&x), &plain.encode(&xo), out.labels, a.neighbours)
-                        }
-                    };
-                    Some(targets)
-                }
-                _ => None,
             };
-            diagnostics.neighbour_uar = enrich.as_ref().map(|t| target_agreement(t, train.labels));
-            let holdout = if a.early_stopping { holdout_speakers(train.speakers, a.seed) } else { None };
-            let data = AaeData { x: &x, cond: Some(&cond), enrich: enrich.as_ref(), holdout: holdout.as_deref() };
-            let (enc, h) = model::train_aae(&data, a, device, &mut |l| on_epoch("autoencoder", l))?;
-            diagnostics.final_losses = h.last().copied();
-            history.extend(h);
-            let codes = enc.encode(&x);
-            diagnostics.prior_distance = Some(model::distance_to_prior(&codes));
-            let reps = if a.append_features { append(&codes, &x) } else { codes };
-            (Some(enc), reps)
+            let classifier = a.neighbour_space == NeighbourSpace::Classifier;
+            Some(cross_corpus_neighbours(&space, train.labels, train.corpora, a.neighbours, classifier))
         }
+        (Representation::Enriched(_), false) => {
+            let out = outside.ok_or(PipelineError::NoOutOfContext)?;
+            let (kept, dropped) = guard_out_of_context(train, out);
+            diagnostics.out_of_context_dropped = dropped;
+            if kept.is_empty() {
+                return Err(PipelineError::NoOutOfContext);
+            }
+            let (or, ol, os, oc) = subset(out, &kept);
+            let out = LabelledSet { rows: &or, labels: &ol, speakers: &os, corpora: &oc };
+            let xo = clip(normalize_per_corpus(&out), cfg.clip);
+            let targets = match a.neighbour_space {
+                NeighbourSpace::Features => model::neighbour_labels(x, &xo, out.labels, a.neighbours),
+                NeighbourSpace::Classifier => model::classifier_labels(x, &xo, out.labels, CLASSIFIER_C),
+                NeighbourSpace::Code => {
+                    // Stage 1: a plain AAE on in-context ∪ out-of-context embeds both sets.
+                    let mut pooled = x.to_vec();
+                    pooled.extend(xo.iter().cloned());
+                    let plain = embedding(&pooled, a, device, &embedding_stage, on_epoch, history)?;
+                    model::neighbour_labels(&plain.encode(x), &plain.encode(&xo), out.labels, a.neighbours)
+                }
+            };
+            Some(targets)
+        }
+        _ => None,
     };
-    let code_normalizer = encoder.as_ref().map(|_| Normalizer::fit(&reps));
-    let reps = match (&code_normalizer, cfg.representation.aae().is_some_and(|a| a.code_per_speaker)) {
-        (Some(_), true) => normalize_per_group(&reps, &speaker_keys(train.speakers, train.corpora)),
-        (Some(cn), false) => cn.transform(&reps),
-        (None, _) => reps,
-    };
+    diagnostics.neighbour_uar = enrich.as_ref().map(|t| target_agreement(t, train.labels));
+    let autoencoder_stage = format!("autoencoder{stage}");
+    let holdout = if a.early_stopping { holdout_speakers(train.speakers, a.seed) } else { None };
+    let data = AaeData { x, cond: Some(&cond), enrich: enrich.as_ref(), holdout: holdout.as_deref() };
+    let (enc, h) = model::train_aae(&data, a, device, &mut |l| on_epoch(&autoencoder_stage, l))?;
+    diagnostics.final_losses = h.last().copied();
+    history.extend(h);
+    let codes = enc.encode(x);
+    diagnostics.prior_distance = Some(model::distance_to_prior(&codes));
+    let reps = if a.append_features { append(&codes, x) } else { codes };
+    Ok((enc, reps))
+}
+
+/// The code normaliser fitted on `reps` and the rows the SVMs train on: `reps` through it, or
+/// with `per_speaker` each speaker's rows by their own statistics.
+fn code_input(reps: Vec<Vec<f64>>, train: &LabelledSet<'_>, per_speaker: bool) -> (Normalizer, Vec<Vec<f64>>) {
+    let cn = Normalizer::fit(&reps);
+    let rows = if per_speaker { normalize_per_group(&reps, &speaker_keys(train.speakers, train.corpora)) } else { cn.transform(&reps) };
+    (cn, rows)
+}
+
+/// Both tasks' selection and SVMs on `reps`, each on the rows labelled for it; a task without
+/// labels gets a place-holder (a corpus labelled for activation only).
+fn fit_tasks(reps: &[Vec<f64>], train: &LabelledSet<'_>, grid: &Grid) -> Result<[TaskModel; 2], PipelineError> {
     let mut tasks = Vec::with_capacity(2);
     for t in 0..TASKS.len() {
         let idx: Vec<usize> = (0..reps.len()).filter(|&i| train.labels[i][t].is_some()).collect();
         if idx.is_empty() {
-            // A corpus labelled for one task only (BAVED has no valence).
             tasks.push(TaskModel::unlabelled());
             continue;
         }
         let rows: Vec<Vec<f64>> = idx.iter().map(|&i| reps[i].clone()).collect();
         let y: Vec<bool> = idx.iter().map(|&i| train.labels[i][t] == Some(true)).collect();
         let spk: Vec<String> = idx.iter().map(|&i| train.speakers[i].clone()).collect();
-        tasks.push(train_task(&rows, &y, &spk, &cfg.grid)?);
+        tasks.push(train_task(&rows, &y, &spk, grid)?);
     }
-    let tasks: [TaskModel; 2] = tasks.try_into().map_err(|_| PipelineError::NoLabels("activation"))?;
-    let append_features = cfg.representation.aae().is_some_and(|a| a.append_features);
-    let normalization = cfg.normalization;
-    Ok(Predictor {
-        normalizer,
-        normalization,
-        clip: cfg.clip,
-        encoder,
-        code_normalizer,
-        tasks,
-        history,
-        append_features,
-        diagnostics,
-        calm_mean: None,
-    })
+    tasks.try_into().map_err(|_| PipelineError::NoLabels("activation"))
 }
 
 impl<'a> From<&'a crate::corpus::LabelledData> for LabelledSet<'a> {
@@ -639,6 +739,65 @@ mod tests {
         let pooled = train_predictor(&set, None, &cfg(false), &Device::flex(), &mut |_, _| true).unwrap();
         assert!(right(&per) >= 22, "{} of 24 right with the code per speaker", right(&per));
         assert!(right(&pooled) < right(&per), "pooled {} vs per speaker {}", right(&pooled), right(&per));
+    }
+
+    #[test]
+    fn an_ensemble_averages_autoencoders_trained_alike_but_for_the_seed() {
+        let mut rng = crate::model::Rng::new(17);
+        let rows: Vec<Vec<f64>> =
+            (0..48).map(|i| (0..6).map(|j| if j < 2 && i % 2 == 0 { 1.0 } else { 0.0 } + rng.normal() * 0.6).collect()).collect();
+        let labels: Vec<[Option<bool>; 2]> = (0..48).map(|i| [Some(i % 2 == 0), Some(i % 4 < 2)]).collect();
+        let speakers: Vec<String> = (0..48).map(|i| format!("s{}", i % 4)).collect();
+        let corpora: Vec<String> = (0..48).map(|i| format!("c{}", i % 2)).collect();
+        let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+        let cfg = |seed, members| PipelineConfig {
+            representation: Representation::Enriched(AaeConfig {
+                dims: 3,
+                hidden: 8,
+                epochs: 3,
+                seed,
+                members,
+                ..AaeConfig::default()
+            }),
+            grid: Grid { cs: vec![0.1], select: false, ..Grid::default() },
+            normalization: Normalization::Global,
+            clip: Some(3.0),
+        };
+        let train = |seed, members| {
+            let mut stages = Vec::new();
+            let p = train_predictor(&set, None, &cfg(seed, members), &Device::flex(), &mut |s, _| {
+                if stages.last() != Some(&s.to_string()) {
+                    stages.push(s.to_string());
+                }
+                true
+            })
+            .unwrap();
+            (p, stages)
+        };
+        let (ensemble, stages) = train(5, 3);
+        assert_eq!(stages, ["autoencoder", "autoencoder 2", "autoencoder 3"]);
+        assert_eq!(ensemble.members.len(), 2);
+        let singles: Vec<Predictor> = (5..8).map(|s| train(s, 1).0).collect();
+        assert!(singles.iter().all(|p| p.members.is_empty()));
+        // Its first member is the single model of its seed, the others those of the next seeds.
+        assert_eq!(ensemble.represent(&rows), singles[0].represent(&rows));
+        let batch: Vec<Vec<f64>> = rows.iter().map(|r| r.iter().map(|v| 2.0 + 1.5 * v).collect()).collect();
+        for adaptation in [None, Some(Adaptation::Features), Some(Adaptation::Representation)] {
+            let predict = |p: &Predictor| match adaptation {
+                None => p.predict(&batch),
+                Some(a) => p.predict_adapted(&batch, a),
+            };
+            let single: Vec<Vec<Prediction>> = singles.iter().map(predict).collect();
+            for (i, e) in predict(&ensemble).iter().enumerate() {
+                let mean = |f: fn(&Prediction) -> f64| single.iter().map(|s| f(&s[i])).sum::<f64>() / 3.0;
+                assert!((e.activation_score - mean(|p| p.activation_score)).abs() < 1e-12, "{adaptation:?} row {i}");
+                assert!((e.valence_score - mean(|p| p.valence_score)).abs() < 1e-12, "{adaptation:?} row {i}");
+                assert_eq!(e.activation_high, e.activation_score >= 0.5);
+                assert_eq!(e.valence_positive, e.valence_score >= 0.5);
+            }
+        }
+        // The members differ (else averaging would be pointless).
+        assert_ne!(singles[0].predict(&batch), singles[1].predict(&batch));
     }
 
     #[test]

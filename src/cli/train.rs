@@ -85,6 +85,10 @@ pub struct MethodArgs {
     /// speaker's by their own statistics in `evaluate` (an extension).
     #[arg(long, default_value_t = AaeConfig::default().code_per_speaker, action = clap::ArgAction::Set)]
     pub code_per_speaker: bool,
+    /// Autoencoders trained alike but for the seed (seed, seed + 1, …), each with its own SVMs;
+    /// predictions average their probabilities (an ensemble).
+    #[arg(long, default_value_t = AaeConfig::default().members as u64, value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub members: u64,
     /// Where the autoencoder trains: auto, wgpu or cpu.
     #[arg(long, default_value_t = DeviceChoice::default())]
     pub device: DeviceChoice,
@@ -116,6 +120,7 @@ impl MethodArgs {
             neighbour_space: self.neighbour_space,
             append_features: self.append_features,
             code_per_speaker: self.code_per_speaker,
+            members: self.members as usize,
             ..AaeConfig::default()
         }
     }

@@ -145,6 +145,11 @@ pub struct AaeConfig {
     /// Enrichment targets are each sample's own labels (the `oracle` diagnostic: the ceiling of
     /// any neighbour search).
     pub oracle: bool,
+    /// Autoencoders trained alike but for the seed (`seed`, `seed + 1`, …), each with its own
+    /// code normaliser and SVMs; a prediction averages their calibrated probabilities. One
+    /// autoencoder's result depends on its seed; an ensemble's much less (docs/experiments.md,
+    /// "Ensembles of seeds").
+    pub members: usize,
 }
 
 impl Default for AaeConfig {
@@ -185,6 +190,7 @@ impl AaeConfig {
             append_features: false,
             code_per_speaker: false,
             oracle: false,
+            members: 1,
         }
     }
 }
