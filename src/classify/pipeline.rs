@@ -751,14 +751,7 @@ mod tests {
         let corpora: Vec<String> = (0..48).map(|i| format!("c{}", i % 2)).collect();
         let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
         let cfg = |seed, members| PipelineConfig {
-            representation: Representation::Enriched(AaeConfig {
-                dims: 3,
-                hidden: 8,
-                epochs: 3,
-                seed,
-                members,
-                ..AaeConfig::default()
-            }),
+            representation: Representation::Enriched(AaeConfig { dims: 3, hidden: 8, epochs: 3, seed, members, ..AaeConfig::default() }),
             grid: Grid { cs: vec![0.1], select: false, ..Grid::default() },
             normalization: Normalization::Global,
             clip: Some(3.0),
