@@ -183,9 +183,14 @@ struct Labeller {
 }
 
 /// The bundled model, compiled in so an installed wheel needs no checkout: the enriched AAE
-/// (models/README.md), its `model.json` and its encoder's weights.
-const BUNDLED_MODEL: &[u8] = include_bytes!("../../models/default/model.json");
-const BUNDLED_ENCODER: &[u8] = include_bytes!("../../models/default/encoder.bpk");
+/// (models/README.md), an ensemble of three: its `model.json` and each encoder's weights
+/// (every file of `models/default` but the feature bank; loading names any that is missing).
+const BUNDLED_FILES: &[(&str, &[u8])] = &[
+    ("model.json", include_bytes!("../../models/default/model.json")),
+    ("encoder.bpk", include_bytes!("../../models/default/encoder.bpk")),
+    ("encoder-2.bpk", include_bytes!("../../models/default/encoder-2.bpk")),
+    ("encoder-3.bpk", include_bytes!("../../models/default/encoder-3.bpk")),
+];
 
 fn load(dir: &Path) -> PyResult<Predictor> {
     let (device, _) = select_device(DeviceChoice::Cpu);
@@ -204,8 +209,9 @@ impl Labeller {
                 Some(dir) => Ok(Self { predictor: load(&dir)?, model: dir }),
                 None => {
                     let dir = tempfile::tempdir().map_err(fail)?;
-                    std::fs::write(dir.path().join("model.json"), BUNDLED_MODEL).map_err(fail)?;
-                    std::fs::write(dir.path().join("encoder.bpk"), BUNDLED_ENCODER).map_err(fail)?;
+                    for (name, bytes) in BUNDLED_FILES {
+                        std::fs::write(dir.path().join(name), bytes).map_err(fail)?;
+                    }
                     Ok(Self { predictor: load(dir.path())?, model: PathBuf::from("(bundled)") })
                 }
             }
