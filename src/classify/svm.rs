@@ -69,16 +69,10 @@ impl Svm {
     /// Fits on `rows` (already normalised/selected) with class-balanced costs, so both classes
     /// weigh equally — the right choice when the measure is unweighted average recall.
     pub fn fit(rows: &[Vec<f64>], labels: &[bool], params: SvmParams) -> Result<Self, ClassifyError> {
-        let n = rows.len();
-        let n_pos = labels.iter().filter(|&&b| b).count();
-        if n == 0 {
-            return Err(ClassifyError::Empty);
+        if let Some(constant) = Self::one_class(labels)? {
+            return Ok(constant);
         }
-        if n_pos == 0 || n_pos == n {
-            return Ok(Svm::Constant { positive: n_pos == n });
-        }
-        let c_pos = params.c * n as f64 / (2.0 * n_pos as f64);
-        let c_neg = params.c * n as f64 / (2.0 * (n - n_pos) as f64);
+        let (c_pos, c_neg) = balanced_costs(labels, params.c);
         if params.kernel == Kernel::Linear {
             let (w, b) = linear_dual_cd(rows, labels, c_pos, c_neg);
             let decisions: Vec<f64> = rows.iter().map(|r| dot(&w, r) + b).collect();
@@ -91,20 +85,14 @@ impl Svm {
     /// linfa-svm's SMO, for any kernel: the RBF models, and the reference the linear solver
     /// is checked against.
     pub fn fit_smo(rows: &[Vec<f64>], labels: &[bool], params: SvmParams) -> Result<Self, ClassifyError> {
-        let n = rows.len();
-        let n_pos = labels.iter().filter(|&&b| b).count();
-        if n == 0 {
-            return Err(ClassifyError::Empty);
+        if let Some(constant) = Self::one_class(labels)? {
+            return Ok(constant);
         }
-        if n_pos == 0 || n_pos == n {
-            return Ok(Svm::Constant { positive: n_pos == n });
-        }
-        let d = rows[0].len();
+        let (n, d) = (rows.len(), rows[0].len());
         let x = Array2::from_shape_fn((n, d), |(i, j)| rows[i][j]);
         let y = Array1::from_iter(labels.iter().copied());
         let ds = Dataset::new(x, y);
-        let c_pos = params.c * n as f64 / (2.0 * n_pos as f64);
-        let c_neg = params.c * n as f64 / (2.0 * (n - n_pos) as f64);
+        let (c_pos, c_neg) = balanced_costs(labels, params.c);
         let base = linfa_svm::Svm::<f64, bool>::params().pos_neg_weights(c_pos, c_neg).eps(1e-3).shrinking(false);
         let base = match params.kernel {
             Kernel::Linear => base.linear_kernel(),
@@ -118,6 +106,16 @@ impl Svm {
         let decisions: Vec<f64> = rows.iter().map(|r| model.weighted_sum(&ndarray::ArrayView1::from(r.as_slice())) - model.rho).collect();
         let platt = platt_fit(&decisions, labels);
         Ok(Svm::Trained { params, model: Box::new(model), platt })
+    }
+
+    /// No labels: an error; labels of one class only: the constant answer; otherwise None.
+    fn one_class(labels: &[bool]) -> Result<Option<Self>, ClassifyError> {
+        let n_pos = labels.iter().filter(|&&b| b).count();
+        match labels.len() {
+            0 => Err(ClassifyError::Empty),
+            n if n_pos == 0 || n_pos == n => Ok(Some(Svm::Constant { positive: n_pos == n })),
+            _ => Ok(None),
+        }
     }
 
     /// How many inputs the classifier takes (None for a constant one), read from its
@@ -171,6 +169,13 @@ impl Svm {
     pub fn predict(&self, row: &[f64]) -> bool {
         self.probability(row) >= 0.5
     }
+}
+
+/// Per-class costs (C₊, C₋) weighting both classes equally in all: C·n / (2·n_class).
+fn balanced_costs(labels: &[bool], c: f64) -> (f64, f64) {
+    let n = labels.len() as f64;
+    let n_pos = labels.iter().filter(|&&b| b).count() as f64;
+    (c * n / (2.0 * n_pos), c * n / (2.0 * (n - n_pos)))
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
