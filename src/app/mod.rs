@@ -209,10 +209,14 @@ pub(crate) fn load_model(path: &Path) -> Result<ActiveModel, BundleError> {
         match &b.representation {
             Representation::Features => "eGeMAPS features".to_string(),
             Representation::Aae(a) | Representation::Enriched(a) => format!(
-                "{}AAE D={}{}",
+                "{}AAE D={}{}{}",
                 if matches!(b.representation, Representation::Enriched(_)) { "enriched " } else { "" },
                 a.dims,
-                if a.append_features { " ⊕ 88 features" } else { "" }
+                if a.append_features { " ⊕ 88 features" } else { "" },
+                match b.predictor.members.len() {
+                    0 => String::new(),
+                    n => format!(", an ensemble of {}", n + 1),
+                }
             ),
         },
         b.predictor.tasks[0].ds(),
