@@ -189,15 +189,16 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 const BIAS_INPUT: f64 = 10.0;
 /// Stop when the projected gradients' spread over one pass falls below this (liblinear's
 /// default is 0.1; tighter here: at 0.01 its labels agree with SMO's on 99.5–99.9 % of
-/// 5,370 utterances, C = 0.01–1, and 1e-3 agrees no better). A pass costs O(n·d), so
-/// even the cap is about a second at n = 5,370, d = 88.
+/// 5,370 utterances, C = 0.01–1, and 1e-3 agrees no better). A pass costs O(n·d) at most
+/// (less as shrinking sets rows aside), so even the cap is about a second at n = 5,370, d = 88.
 const DCD_TOLERANCE: f64 = 1e-2;
 const DCD_MAX_PASSES: usize = 2000;
 
 /// Dual coordinate descent for the L1-loss linear SVM with per-class costs (Hsieh, Chang,
-/// Lin, Keerthi & Sundararajan 2008, Algorithm 1, without shrinking): minimises
-/// ½‖w‖² + ½(b/B)² + Σ Cᵢ max(0, 1 − yᵢ(w·xᵢ + b)). Passes visit the rows in a seeded random
-/// order, so a fit repeats exactly. Returns (w, b).
+/// Lin, Keerthi & Sundararajan 2008, Algorithm 3: with liblinear's shrinking, which sets aside
+/// the rows whose dual variable sits at a bound and is likely to stay there, and checks them
+/// all again before stopping): minimises ½‖w‖² + ½(b/B)² + Σ Cᵢ max(0, 1 − yᵢ(w·xᵢ + b)).
+/// Passes visit the rows in a seeded random order, so a fit repeats exactly. Returns (w, b).
 fn linear_dual_cd(rows: &[Vec<f64>], labels: &[bool], c_pos: f64, c_neg: f64) -> (Vec<f64>, f64) {
     let n = rows.len();
     let d = rows.first().map_or(0, Vec::len);
@@ -206,16 +207,32 @@ fn linear_dual_cd(rows: &[Vec<f64>], labels: &[bool], c_pos: f64, c_neg: f64) ->
     let q: Vec<f64> = rows.iter().map(|r| dot(r, r) + BIAS_INPUT * BIAS_INPUT).collect();
     let mut alpha = vec![0.0; n];
     let (mut w, mut b) = (vec![0.0; d], 0.0);
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut index: Vec<usize> = (0..n).collect();
+    let mut active = n;
+    // The projected gradients' extremes of the previous pass: a row at a bound whose gradient
+    // lies beyond them is set aside.
+    let (mut pg_max_old, mut pg_min_old) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut rng = crate::rng::Rng::new(0x5EED_5C0D);
     for _ in 0..DCD_MAX_PASSES {
-        rng.shuffle(&mut order);
+        rng.shuffle(&mut index[..active]);
         let (mut pg_max, mut pg_min) = (f64::NEG_INFINITY, f64::INFINITY);
-        for &i in &order {
+        let mut s = 0;
+        while s < active {
+            let i = index[s];
             let g = y[i] * (dot(&w, &rows[i]) + b * BIAS_INPUT) - 1.0;
             let pg = if alpha[i] <= 0.0 {
+                if g > pg_max_old {
+                    active -= 1;
+                    index.swap(s, active);
+                    continue;
+                }
                 g.min(0.0)
             } else if alpha[i] >= upper[i] {
+                if g < pg_min_old {
+                    active -= 1;
+                    index.swap(s, active);
+                    continue;
+                }
                 g.max(0.0)
             } else {
                 g
@@ -231,10 +248,19 @@ fn linear_dual_cd(rows: &[Vec<f64>], labels: &[bool], c_pos: f64, c_neg: f64) ->
                     b += step * BIAS_INPUT;
                 }
             }
+            s += 1;
         }
         if pg_max - pg_min < DCD_TOLERANCE {
-            break;
+            if active == n {
+                break;
+            }
+            // Converged on the active rows: check every row once more before stopping.
+            active = n;
+            (pg_max_old, pg_min_old) = (f64::INFINITY, f64::NEG_INFINITY);
+            continue;
         }
+        pg_max_old = if pg_max <= 0.0 { f64::INFINITY } else { pg_max };
+        pg_min_old = if pg_min >= 0.0 { f64::NEG_INFINITY } else { pg_min };
     }
     (w, b * BIAS_INPUT)
 }
