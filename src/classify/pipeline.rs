@@ -29,6 +29,17 @@ impl Representation {
             Representation::Aae(c) | Representation::Enriched(c) => Some(c),
         }
     }
+
+    /// How many autoencoders training makes: the ensemble's members, none without a code.
+    pub fn autoencoders(&self) -> usize {
+        self.aae().map_or(0, |a| a.members.max(1))
+    }
+
+    /// Whether enrichment first embeds the data with a plain AAE to search the neighbours in
+    /// its code (a stage of its own, and one whose seed shapes the enrichment targets).
+    pub fn embeds_first(&self) -> bool {
+        matches!(self, Representation::Enriched(a) if a.neighbour_space == NeighbourSpace::Code && !a.oracle)
+    }
 }
 
 /// Labelled rows of raw (unnormalised) functionals.
@@ -181,11 +192,21 @@ impl Predictor {
     /// statistics (the training representation was standardised by the training's: the code
     /// normaliser).
     pub fn represent_adapted(&self, raw: &[Vec<f64>], adaptation: Adaptation) -> Vec<Vec<f64>> {
-        let rep = self.represent(&super::adapt_to(raw, &self.normalizer));
-        match (adaptation, &self.code_normalizer) {
-            (Adaptation::Representation, Some(_)) => Normalizer::fit(&rep).transform(&rep),
-            _ => rep,
-        }
+        let x = self.standardise(&super::adapt_to(raw, &self.normalizer));
+        self.adapted_input(self.encoder.as_ref(), self.code_normalizer.as_ref(), &x, adaptation == Adaptation::Representation)
+    }
+
+    /// [`Self::member_input`], and with `adapt_input` and a code, every column of it
+    /// standardised by the batch's own statistics.
+    fn adapted_input(
+        &self,
+        encoder: Option<&Encoder>,
+        code_normalizer: Option<&Normalizer>,
+        x: &[Vec<f64>],
+        adapt_input: bool,
+    ) -> Vec<Vec<f64>> {
+        let rep = self.member_input(encoder, code_normalizer, x);
+        if adapt_input && code_normalizer.is_some() { Normalizer::fit(&rep).transform(&rep) } else { rep }
     }
 
     /// The members' calibrated probabilities of standardised functionals, averaged; a label is
@@ -196,10 +217,7 @@ impl Predictor {
         let mut sums = vec![[0.0f64; 2]; x.len()];
         let mut n = 0.0;
         for (encoder, code_normalizer, tasks) in self.each_member() {
-            let mut rep = self.member_input(encoder, code_normalizer, x);
-            if adapt_input && code_normalizer.is_some() {
-                rep = Normalizer::fit(&rep).transform(&rep);
-            }
+            let rep = self.adapted_input(encoder, code_normalizer, x, adapt_input);
             for (sum, r) in sums.iter_mut().zip(&rep) {
                 sum[0] += tasks[0].probability(r);
                 sum[1] += tasks[1].probability(r);
@@ -415,15 +433,24 @@ pub fn train_predictor(
     };
     // The first autoencoder reports its stages as "embedding" and "autoencoder", the further
     // members of an ensemble as "autoencoder 2", … (their own seeds: seed + 1, …).
-    let (encoder, reps) = train_member(train, outside, cfg, a, &x, device, "", on_epoch, &mut history, &mut diagnostics)?;
+    let targets = enrichment_targets(train, outside, cfg, a, &x, device, "", on_epoch, &mut history, &mut diagnostics)?;
+    let (encoder, reps) = train_member(train, a, &x, targets.as_ref(), device, "", on_epoch, &mut history, &mut diagnostics)?;
     let (code_normalizer, reps) = code_input(reps, train, a.code_per_speaker);
     let tasks = fit_tasks(&reps, train, &cfg.grid)?;
     let mut members = Vec::new();
-    for m in 1..a.members.max(1) {
+    for m in 1..cfg.representation.autoencoders() {
         let am = AaeConfig { seed: a.seed.wrapping_add(m as u64), ..a.clone() };
         let stage = format!(" {}", m + 1);
-        let (encoder, reps) =
-            train_member(train, outside, cfg, &am, &x, device, &stage, on_epoch, &mut Vec::new(), &mut Diagnostics::default())?;
+        let (mut history, mut diagnostics) = (Vec::new(), Diagnostics::default());
+        // Targets searched in a plain AAE's code depend on its seed; the others are the same
+        // for every member, computed once above.
+        let own = if cfg.representation.embeds_first() {
+            enrichment_targets(train, outside, cfg, &am, &x, device, &stage, on_epoch, &mut history, &mut diagnostics)?
+        } else {
+            None
+        };
+        let enrich = own.as_ref().or(targets.as_ref());
+        let (encoder, reps) = train_member(train, &am, &x, enrich, device, &stage, on_epoch, &mut history, &mut diagnostics)?;
         let (code_normalizer, reps) = code_input(reps, train, a.code_per_speaker);
         let tasks = fit_tasks(&reps, train, &cfg.grid)?;
         members.push(Member { encoder, code_normalizer, tasks });
@@ -443,11 +470,11 @@ pub fn train_predictor(
     })
 }
 
-/// One autoencoder of `a`'s recipe (enrichment targets included) trained on the standardised
-/// rows `x`, and what its SVMs are to see of them before normalisation (its code, ⊕ `x` where
-/// the recipe appends the features). `stage` follows the stage names reported to `on_epoch`.
+/// The enrichment targets of `a`'s recipe for the standardised rows `x` (None without
+/// enrichment). Where they are searched in a plain AAE's code, that AAE trains first, its
+/// stage named "embedding" followed by `stage`.
 #[allow(clippy::too_many_arguments)]
-fn train_member(
+fn enrichment_targets(
     train: &LabelledSet<'_>,
     outside: Option<&LabelledSet<'_>>,
     cfg: &PipelineConfig,
@@ -458,9 +485,8 @@ fn train_member(
     on_epoch: &mut dyn FnMut(&str, &EpochLosses) -> bool,
     history: &mut Vec<EpochLosses>,
     diagnostics: &mut Diagnostics,
-) -> Result<(Encoder, Vec<Vec<f64>>), PipelineError> {
+) -> Result<Option<NeighbourLabels>, PipelineError> {
     let embedding_stage = format!("embedding{stage}");
-    let cond: Vec<[f32; 2]> = train.labels.iter().map(|l| [cond_code(l[0]), cond_code(l[1])]).collect();
     let enrich = match (&cfg.representation, a.oracle) {
         (Representation::Enriched(_), true) => Some(own_labels(train.labels)),
         (Representation::Enriched(_), false) if outside.is_none() => {
@@ -509,9 +535,28 @@ fn train_member(
         _ => None,
     };
     diagnostics.neighbour_uar = enrich.as_ref().map(|t| target_agreement(t, train.labels));
+    Ok(enrich)
+}
+
+/// One autoencoder of `a`'s recipe trained on the standardised rows `x` (with the enrichment
+/// targets `enrich`), and what its SVMs are to see of them before normalisation (its code, ⊕
+/// `x` where the recipe appends the features). Its stage is "autoencoder" followed by `stage`.
+#[allow(clippy::too_many_arguments)]
+fn train_member(
+    train: &LabelledSet<'_>,
+    a: &AaeConfig,
+    x: &[Vec<f64>],
+    enrich: Option<&NeighbourLabels>,
+    device: &Device,
+    stage: &str,
+    on_epoch: &mut dyn FnMut(&str, &EpochLosses) -> bool,
+    history: &mut Vec<EpochLosses>,
+    diagnostics: &mut Diagnostics,
+) -> Result<(Encoder, Vec<Vec<f64>>), PipelineError> {
+    let cond: Vec<[f32; 2]> = train.labels.iter().map(|l| [cond_code(l[0]), cond_code(l[1])]).collect();
     let autoencoder_stage = format!("autoencoder{stage}");
     let holdout = if a.early_stopping { holdout_speakers(train.speakers, a.seed) } else { None };
-    let data = AaeData { x, cond: Some(&cond), enrich: enrich.as_ref(), holdout: holdout.as_deref() };
+    let data = AaeData { x, cond: Some(&cond), enrich, holdout: holdout.as_deref() };
     let (enc, h) = model::train_aae(&data, a, device, &mut |l| on_epoch(&autoencoder_stage, l))?;
     diagnostics.final_losses = h.last().copied();
     history.extend(h);

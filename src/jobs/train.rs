@@ -170,9 +170,7 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
     let epochs = plan.aae.epochs.max(1);
     // Each autoencoder of the recipe trains in one stage, or two where enrichment first embeds
     // the data to search neighbours in.
-    let embeds = enrich && plan.aae.neighbour_space == crate::model::NeighbourSpace::Code && !plan.aae.oracle;
-    let members = if plan.recipe.condition().representation(&plan.aae).aae().is_some() { plan.aae.members.max(1) } else { 1 };
-    let stages = (members * if embeds { 2 } else { 1 }) as f32;
+    let stages = (representation.autoencoders().max(1) * if representation.embeds_first() { 2 } else { 1 }) as f32;
     let span = if plan.check { 0.4 } else { 0.78 };
     let mut stage_no = 0.0;
     let mut last_stage = String::new();
