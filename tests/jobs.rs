@@ -68,33 +68,38 @@ fn a_training_plan_reports_its_epochs_saves_the_model_and_checks_it() {
 }
 
 #[test]
-fn a_model_trained_per_corpus_keeps_its_normalisation_and_asks_for_adapted_labelling() {
-    let tmp = tempfile::tempdir().unwrap();
-    let plan = TrainPlan { recipe: Recipe::Features, normalization: Normalization::PerCorpus, check: false, ..tiny_plan(tmp.path()) };
-    let trained = valar::jobs::train::run(&plan, &|_| {}, &CancelToken::new()).expect("training");
-    let (device, _) = select_device(DeviceChoice::Cpu);
-    assert_eq!(Bundle::load(&trained.path, &device).unwrap().predictor.normalization, Normalization::PerCorpus);
-    let label = |adapt: bool| {
-        let events = Mutex::new(Vec::new());
-        let plan = LabelPlan {
-            input: tmp.path().join("corpus"),
-            output: tmp.path().join(format!("labels-{adapt}.csv")),
-            model: trained.path.clone(),
-            adapt,
-            ..LabelPlan::default()
+fn a_model_trained_per_speaker_asks_for_adapted_labelling_and_one_trained_per_corpus_does_not() {
+    for normalization in [Normalization::PerCorpus, Normalization::PerSpeaker] {
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = TrainPlan { recipe: Recipe::Features, normalization, check: false, ..tiny_plan(tmp.path()) };
+        let trained = valar::jobs::train::run(&plan, &|_| {}, &CancelToken::new()).expect("training");
+        let (device, _) = select_device(DeviceChoice::Cpu);
+        assert_eq!(Bundle::load(&trained.path, &device).unwrap().predictor.normalization, normalization);
+        let label = |adapt: bool| {
+            let events = Mutex::new(Vec::new());
+            let plan = LabelPlan {
+                input: tmp.path().join("corpus"),
+                output: tmp.path().join(format!("labels-{adapt}.csv")),
+                model: trained.path.clone(),
+                adapt,
+                ..LabelPlan::default()
+            };
+            let r = valar::jobs::label::run(&plan, &|e| events.lock().unwrap().push(e), &CancelToken::new()).expect("labelling");
+            let notices: Vec<String> =
+                events.into_inner().unwrap().into_iter().filter_map(|e| if let Event::Notice(n) = e { Some(n) } else { None }).collect();
+            (r, notices)
         };
-        let r = valar::jobs::label::run(&plan, &|e| events.lock().unwrap().push(e), &CancelToken::new()).expect("labelling");
-        let notices: Vec<String> =
-            events.into_inner().unwrap().into_iter().filter_map(|e| if let Event::Notice(n) = e { Some(n) } else { None }).collect();
-        (r, notices)
-    };
-    let (plain, notices) = label(false);
-    assert_eq!(plain.files, 24);
-    assert!(!plain.adapted);
-    assert!(notices.iter().any(|n| n.contains("trained with per-corpus normalisation and is meant for adapted labelling")), "{notices:?}");
-    let (adapted, notices) = label(true);
-    assert!(adapted.adapted, "24 files are enough to adapt");
-    assert!(notices.iter().all(|n| !n.contains("meant for adapted labelling")), "{notices:?}");
+        let (plain, notices) = label(false);
+        assert_eq!(plain.files, 24);
+        assert!(!plain.adapted);
+        // A per-corpus model labels one recording by the average corpus's statistics.
+        let asks =
+            notices.iter().any(|n| n.contains(&format!("trained with {normalization} normalisation and is meant for adapted labelling")));
+        assert_eq!(asks, normalization == Normalization::PerSpeaker, "{normalization}: {notices:?}");
+        let (adapted, notices) = label(true);
+        assert!(adapted.adapted, "24 files are enough to adapt");
+        assert!(notices.iter().all(|n| !n.contains("meant for adapted labelling")), "{notices:?}");
+    }
 }
 
 #[test]

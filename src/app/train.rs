@@ -32,8 +32,8 @@ pub struct TrainTab {
     pub neighbours: usize,
     pub epochs: usize,
     pub learning_rate: f64,
-    /// How the training rows are standardised (a per-corpus or per-speaker model is meant
-    /// for adapted labelling).
+    /// How the training rows are standardised (a per-speaker model is meant for adapted
+    /// labelling).
     pub normalization: Normalization,
     pub device: DeviceChoice,
     pub name: String,
@@ -349,7 +349,7 @@ impl View for TrainTab {
 fn normalization_text(n: Normalization) -> &'static str {
     match n {
         Normalization::Global => "global (one recording, unknown speakers)",
-        Normalization::PerCorpus => "per corpus (label adapted)",
+        Normalization::PerCorpus => "per corpus (each corpus by its own statistics)",
         Normalization::PerSpeaker => "per speaker (label adapted per folder)",
     }
 }

@@ -404,7 +404,13 @@ pub fn train_predictor(
     if train.labels.iter().all(|l| l[0].is_none() && l[1].is_none()) {
         return Err(PipelineError::NoLabels("activation or valence"));
     }
-    let normalizer = Normalizer::fit(train.rows);
+    // What one recording is standardised by: for a model trained on corpora standardised each
+    // by its own statistics, the average corpus (docs/experiments.md, stop 32); otherwise the
+    // pooled training rows.
+    let normalizer = match cfg.normalization {
+        Normalization::PerCorpus => Normalizer::average_of_groups(train.rows, train.corpora),
+        _ => Normalizer::fit(train.rows),
+    };
     let x = clip(
         match cfg.normalization {
             Normalization::Global => normalizer.transform(train.rows),
@@ -661,10 +667,14 @@ mod tests {
         let device = Device::flex();
         let p = train_predictor(&set, None, &cfg(Normalization::PerCorpus), &device, &mut |_, _| true).unwrap();
         assert_eq!(p.normalization, Normalization::PerCorpus);
-        // The normaliser one recording gets is the pooled raw one, not the identity of
-        // standardised rows.
-        assert_eq!(p.normalizer, Normalizer::fit(&rows));
-        assert!(p.normalizer.mean[0] > 3.0);
+        // The normaliser one recording gets is the average corpus: midway between the two
+        // corpora, with the spread of one corpus (feature 5 has no label: its spread within a
+        // corpus is 0.4 · gain), not the pooled spread that holds the distance between them.
+        assert_eq!(p.normalizer, Normalizer::average_of_groups(&rows, &corpora));
+        assert!((p.normalizer.mean[5] - 4.0).abs() < 0.3, "{:?}", p.normalizer.mean);
+        let within = (0.5f64 * (0.16 + 0.16 * 9.0)).sqrt();
+        assert!((p.normalizer.std[5] - within).abs() < 0.25 * within, "{:?}", p.normalizer.std);
+        assert!(Normalizer::fit(&rows).std[5] > 3.5);
         // A third chain, never seen: batch-adapted it lands where the standardised corpora lay.
         let batch: Vec<Vec<f64>> = (0..40)
             .map(|i| (0..6).map(|j| -5.0 + 0.5 * (if j < 2 && i % 2 == 0 { 1.5 } else { 0.0 } + rng.normal() * 0.4)).collect())

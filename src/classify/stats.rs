@@ -36,6 +36,26 @@ impl Normalizer {
         Self { mean, std }
     }
 
+    /// The "average group" of `rows` split by `groups` (e.g. corpora): the mean of the groups'
+    /// means and the root mean square of their standard deviations (population), so a row
+    /// standardised by it lies as far out as it would in a typical group standardised by its own
+    /// statistics. Constant features get std 1.
+    pub fn average_of_groups(rows: &[Vec<f64>], groups: &[String]) -> Self {
+        let d = rows.first().map(|r| r.len()).unwrap_or(0);
+        let stats = per_group_stats(rows, groups);
+        let n = stats.len().max(1) as f64;
+        let mut mean = vec![0.0; d];
+        let mut var = vec![0.0; d];
+        for (m, v) in &stats {
+            for j in 0..d {
+                mean[j] += m[j] / n;
+                var[j] += v[j] / n;
+            }
+        }
+        let std = var.iter().map(|v| if v.is_nan() || *v <= 1e-24 { 1.0 } else { v.sqrt() }).collect();
+        Self { mean, std }
+    }
+
     pub fn dims(&self) -> usize {
         self.mean.len()
     }
@@ -61,6 +81,24 @@ pub fn adapt_to(rows: &[Vec<f64>], target: &Normalizer) -> Vec<Vec<f64>> {
     let own = Normalizer::fit(rows);
     rows.iter()
         .map(|r| own.transform_row(r).iter().zip(target.mean.iter().zip(&target.std)).map(|(z, (m, s))| m + s * z).collect())
+        .collect()
+}
+
+/// Each group's means and population variances (raw: no floor for constant features).
+fn per_group_stats(rows: &[Vec<f64>], groups: &[String]) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let mut names: Vec<&String> = groups.iter().collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|g| {
+            let sub: Vec<&Vec<f64>> = rows.iter().zip(groups).filter(|(_, h)| *h == g).map(|(r, _)| r).collect();
+            let n = sub.len() as f64;
+            let d = sub[0].len();
+            let mean: Vec<f64> = (0..d).map(|j| sub.iter().map(|r| r[j]).sum::<f64>() / n).collect();
+            let var = (0..d).map(|j| sub.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n).collect();
+            (mean, var)
+        })
         .collect()
 }
 
@@ -130,6 +168,23 @@ pub fn select_columns(rows: &[Vec<f64>], cols: &[usize]) -> Vec<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_average_group_has_the_mean_of_the_means_and_the_rms_of_the_spreads() {
+        // Group a: 1, 3 (mean 2, sd 1) and 5, 5 constant; group b: 10, 10, 16 (mean 12, var 8)
+        // and 0, 0, 3 (mean 1, var 2).
+        let rows = vec![vec![1.0, 5.0], vec![3.0, 5.0], vec![10.0, 0.0], vec![10.0, 0.0], vec![16.0, 3.0]];
+        let groups: Vec<String> = ["a", "a", "b", "b", "b"].iter().map(|s| s.to_string()).collect();
+        let n = Normalizer::average_of_groups(&rows, &groups);
+        assert_eq!(n.mean, vec![7.0, 3.0]);
+        assert!((n.std[0] - (4.5f64).sqrt()).abs() < 1e-12, "{:?}", n.std);
+        assert!((n.std[1] - 1.0).abs() < 1e-12, "{:?}", n.std);
+        // Unlike the pooled normaliser, whose spread holds the distance between the groups.
+        assert!(Normalizer::fit(&rows).std[0] > 5.0);
+        // All constant: std 1.
+        let flat = Normalizer::average_of_groups(&[vec![2.0], vec![2.0]], &groups[..2]);
+        assert_eq!(flat.std, vec![1.0]);
+    }
 
     #[test]
     fn adaptation_maps_a_batch_onto_the_training_statistics() {

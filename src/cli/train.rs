@@ -49,8 +49,8 @@ pub struct MethodArgs {
     pub per_speaker: bool,
     /// Normalisation before anything is fitted: global, per-speaker or per-corpus (each group by
     /// its own label-free statistics). Default: per-speaker for `evaluate`, global for
-    /// `cross-corpus` and `train` (a model trained per corpus or per speaker is meant for
-    /// `label --adapt`).
+    /// `cross-corpus` and `train`. A model trained per corpus labels one recording by the
+    /// average corpus's statistics; one trained per speaker is meant for `label --adapt`.
     #[arg(long)]
     pub normalization: Option<Normalization>,
     /// What the decoder sees besides the code: both labels (the paper), none, activation or valence.

@@ -145,7 +145,7 @@ pub fn run(plan: &LabelPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<La
     let mut adapted = false;
     let mut folders = None;
     let adapt = plan.adapt || plan.adapt_per_folder;
-    if !adapt && bundle.predictor.normalization != Normalization::Global {
+    if !adapt && bundle.predictor.normalization == Normalization::PerSpeaker {
         sink.event(Event::Notice(format!(
             "this model was trained with {} normalisation and is meant for adapted labelling (--adapt or --adapt-per-folder); labels are unadapted",
             bundle.predictor.normalization

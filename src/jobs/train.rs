@@ -54,8 +54,9 @@ pub struct TrainPlan {
     pub aae: AaeConfig,
     pub grid: Grid,
     /// How the training rows are standardised: global (default), per corpus or per speaker
-    /// (each group by its own label-free statistics; such a model is meant for batch-adapted
-    /// labelling, `label --adapt`).
+    /// (each group by its own label-free statistics). One recording is standardised by the
+    /// pooled statistics, or for a per-corpus model by the average corpus's; a per-speaker
+    /// model is meant for batch-adapted labelling, `label --adapt`.
     pub normalization: Normalization,
     /// Standardised features held within ± this (`PipelineConfig::clip`); None: not held.
     pub clip: Option<f64>,
