@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::pipeline::{
-    Diagnostics, LabelledSet, PipelineConfig, PipelineError, Representation, TASKS, guard_out_of_context, train_predictor,
+    Diagnostics, LabelledSet, PipelineConfig, PipelineError, Representation, TASKS, guard_out_of_context, train_ensemble, train_predictor,
 };
 use super::{Adaptation, Confusion, Grid, Normalization, loso_folds, normalize_per_group, paired_permutation_p};
 use crate::model::{AaeConfig, EpochLosses, Rng};
@@ -767,9 +767,10 @@ pub struct CrossCorpusRow {
 pub struct NamedSet<'a> {
     pub name: String,
     pub set: LabelledSet<'a>,
-    /// The rows it trains with when others are held out (some replaced by their degraded
-    /// copies, [`crate::corpus::LabelledData::with_degraded_share`]); None: `set.rows`.
-    pub training_rows: Option<&'a [Vec<f64>]>,
+    /// The rows each member of an ensemble trains with when others are held out (some replaced
+    /// by their degraded copies, [`crate::corpus::LabelledData::with_degraded_share`], a
+    /// different share for each member); a member beyond its length: `set.rows`.
+    pub training_rows: &'a [Vec<Vec<f64>>],
     /// A degraded copy of every row, scored when it is held out; None: not scored.
     pub degraded: Option<&'a [Vec<f64>]>,
 }
@@ -777,7 +778,7 @@ pub struct NamedSet<'a> {
 impl<'a> NamedSet<'a> {
     /// A corpus that trains and is scored as it is.
     pub fn plain(name: String, set: LabelledSet<'a>) -> Self {
-        Self { name, set, training_rows: None, degraded: None }
+        Self { name, set, training_rows: &[], degraded: None }
     }
 }
 
@@ -794,16 +795,20 @@ pub struct LocoSetup {
 /// Rows, labels, speakers and corpora of several sets, owned.
 type PooledSet = (Vec<Vec<f64>>, Vec<[Option<bool>; 2]>, Vec<String>, Vec<String>);
 
-/// Owned concatenation of several sets.
+/// Owned concatenation of several sets, with the rows member 1 of an ensemble trains with.
 fn pool(sets: &[&NamedSet<'_>]) -> PooledSet {
-    let mut out = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut out = (pool_rows(sets, 0), Vec::new(), Vec::new(), Vec::new());
     for s in sets {
-        out.0.extend(s.training_rows.unwrap_or(s.set.rows).iter().cloned());
         out.1.extend(s.set.labels.iter().copied());
         out.2.extend(s.set.speakers.iter().cloned());
         out.3.extend(s.set.corpora.iter().cloned());
     }
     out
+}
+
+/// The pooled rows member `m` (from 0) of an ensemble trains with.
+fn pool_rows(sets: &[&NamedSet<'_>], m: usize) -> Vec<Vec<f64>> {
+    sets.iter().flat_map(|s| s.training_rows.get(m).map_or(s.set.rows, |r| r.as_slice()).iter().cloned()).collect()
 }
 
 /// Leave-one-corpus-out: for each corpus, train on all the others and test on it. Conditions:
@@ -845,7 +850,8 @@ pub fn leave_one_corpus_out(
             };
             // Enrichment without an out-of-context set: each training corpus's neighbours come
             // from the other training corpora (train_predictor's pooled design).
-            let predictor = train_predictor(&train, None, &pcfg, device, &mut |_, _| true)?;
+            let further: Vec<Vec<Vec<f64>>> = (1..pcfg.representation.autoencoders()).map(|m| pool_rows(&others, m)).collect();
+            let predictor = train_ensemble(&train, &further, None, &pcfg, device, &mut |_, _| true)?;
             let speakers = super::pipeline::speaker_keys(test.set.speakers, test.set.corpora);
             let adapted = |a| predictor.predict_adapted(test.set.rows, a);
             let by_speaker = |a| super::per_group(test.set.rows, &speakers, |sub| predictor.predict_adapted(sub, a));

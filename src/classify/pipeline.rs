@@ -399,6 +399,22 @@ pub fn train_predictor(
     device: &Device,
     on_epoch: &mut dyn FnMut(&str, &EpochLosses) -> bool,
 ) -> Result<Predictor, PipelineError> {
+    train_ensemble(train, &[], outside, cfg, device, on_epoch)
+}
+
+/// As [`train_predictor`], with member m ≥ 2 of an ensemble learning from `further_rows[m - 2]`
+/// where it is given: the same recordings as `train.rows` (same labels, speakers and corpora),
+/// each member with its own share replaced by degraded copies, so that the ensemble has seen
+/// every recording through more than one chain (docs/experiments.md, stop 32). The first
+/// member, the input normaliser and a member without rows of its own use `train.rows`.
+pub fn train_ensemble(
+    train: &LabelledSet<'_>,
+    further_rows: &[Vec<Vec<f64>>],
+    outside: Option<&LabelledSet<'_>>,
+    cfg: &PipelineConfig,
+    device: &Device,
+    on_epoch: &mut dyn FnMut(&str, &EpochLosses) -> bool,
+) -> Result<Predictor, PipelineError> {
     // Checked before any work: a task without labels gets a place-holder below, but data
     // with neither has nothing to learn.
     if train.labels.iter().all(|l| l[0].is_none() && l[1].is_none()) {
@@ -411,14 +427,17 @@ pub fn train_predictor(
         Normalization::PerCorpus => Normalizer::average_of_groups(train.rows, train.corpora),
         _ => Normalizer::fit(train.rows),
     };
-    let x = clip(
-        match cfg.normalization {
-            Normalization::Global => normalizer.transform(train.rows),
-            Normalization::PerCorpus => normalize_per_corpus(train),
-            Normalization::PerSpeaker => normalize_per_speaker(train),
-        },
-        cfg.clip,
-    );
+    let standardised = |set: &LabelledSet<'_>| {
+        clip(
+            match cfg.normalization {
+                Normalization::Global => normalizer.transform(set.rows),
+                Normalization::PerCorpus => normalize_per_corpus(set),
+                Normalization::PerSpeaker => normalize_per_speaker(set),
+            },
+            cfg.clip,
+        )
+    };
+    let x = standardised(train);
     let mut history = Vec::new();
     let mut diagnostics = Diagnostics::default();
     let Some(a) = cfg.representation.aae() else {
@@ -448,17 +467,21 @@ pub fn train_predictor(
         let am = AaeConfig { seed: a.seed.wrapping_add(m as u64), ..a.clone() };
         let stage = format!(" {}", m + 1);
         let (mut history, mut diagnostics) = (Vec::new(), Diagnostics::default());
-        // Targets searched in a plain AAE's code depend on its seed; the others are the same
-        // for every member, computed once above.
-        let own = if cfg.representation.embeds_first() {
-            enrichment_targets(train, outside, cfg, &am, &x, device, &stage, on_epoch, &mut history, &mut diagnostics)?
+        let own_rows = further_rows.get(m - 1).filter(|r| r.len() == train.rows.len() && r.as_slice() != train.rows);
+        let member_set = LabelledSet { rows: own_rows.map_or(train.rows, |r| r.as_slice()), ..*train };
+        let xm = own_rows.map(|_| standardised(&member_set));
+        let xm = xm.as_ref().unwrap_or(&x);
+        // Targets searched in a plain AAE's code depend on its seed, and any targets on the
+        // member's rows; the others are the same for every member, computed once above.
+        let own = if cfg.representation.embeds_first() || own_rows.is_some() {
+            enrichment_targets(&member_set, outside, cfg, &am, xm, device, &stage, on_epoch, &mut history, &mut diagnostics)?
         } else {
             None
         };
         let enrich = own.as_ref().or(targets.as_ref());
-        let (encoder, reps) = train_member(train, &am, &x, enrich, device, &stage, on_epoch, &mut history, &mut diagnostics)?;
-        let (code_normalizer, reps) = code_input(reps, train, a.code_per_speaker);
-        let tasks = fit_tasks(&reps, train, &cfg.grid)?;
+        let (encoder, reps) = train_member(&member_set, &am, xm, enrich, device, &stage, on_epoch, &mut history, &mut diagnostics)?;
+        let (code_normalizer, reps) = code_input(reps, &member_set, a.code_per_speaker);
+        let tasks = fit_tasks(&reps, &member_set, &cfg.grid)?;
         members.push(Member { encoder, code_normalizer, tasks });
     }
     Ok(Predictor {
@@ -846,6 +869,47 @@ mod tests {
         }
         // The members differ (else averaging would be pointless).
         assert_ne!(singles[0].predict(&batch), singles[1].predict(&batch));
+    }
+
+    #[test]
+    fn each_member_of_an_ensemble_can_learn_from_its_own_copies_of_the_recordings() {
+        let mut rng = crate::model::Rng::new(23);
+        let rows: Vec<Vec<f64>> =
+            (0..48).map(|i| (0..6).map(|j| if j < 2 && i % 2 == 0 { 1.0 } else { 0.0 } + rng.normal() * 0.6).collect()).collect();
+        // Member 2's copies: every third recording through another "chain" (louder, noisier).
+        let copies: Vec<Vec<f64>> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| if i % 3 == 0 { r.iter().map(|v| 1.4 * v + 0.3 * rng.normal()).collect() } else { r.clone() })
+            .collect();
+        let labels: Vec<[Option<bool>; 2]> = (0..48).map(|i| [Some(i % 2 == 0), Some(i % 4 < 2)]).collect();
+        let speakers: Vec<String> = (0..48).map(|i| format!("s{}", i % 4)).collect();
+        let corpora: Vec<String> = (0..48).map(|i| format!("c{}", i % 2)).collect();
+        let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+        // Per corpus: a member's standardisation depends on its own rows only, so member 2 can be
+        // compared with a single model trained on its copies.
+        let cfg = |seed, members| PipelineConfig {
+            representation: Representation::Enriched(AaeConfig { dims: 3, hidden: 8, epochs: 3, seed, members, ..AaeConfig::default() }),
+            grid: Grid { cs: vec![0.1], select: false, ..Grid::default() },
+            normalization: Normalization::PerCorpus,
+            clip: Some(3.0),
+        };
+        let train = |set: &LabelledSet<'_>, further: &[Vec<Vec<f64>>], seed, members| {
+            train_ensemble(set, further, None, &cfg(seed, members), &Device::flex(), &mut |_, _| true).unwrap()
+        };
+        let alike = train(&set, &[], 5, 2);
+        let own = train(&set, std::slice::from_ref(&copies), 5, 2);
+        let single_on_copies = train(&LabelledSet { rows: &copies, ..set }, &[], 6, 1);
+        let single = train(&set, &[], 5, 1);
+        // The first member and the normaliser one recording gets come from the recordings as given.
+        assert_eq!(own.code_normalizer, single.code_normalizer);
+        assert_eq!(own.normalizer, single.normalizer);
+        // Member 2 is the single model of the next seed trained on its copies.
+        assert_eq!(Some(&own.members[0].code_normalizer), single_on_copies.code_normalizer.as_ref());
+        assert_ne!(own.members[0].code_normalizer, alike.members[0].code_normalizer);
+        // Copies equal to the recordings change nothing.
+        let same = train(&set, std::slice::from_ref(&rows), 5, 2);
+        assert_eq!(same.members[0].code_normalizer, alike.members[0].code_normalizer);
     }
 
     #[test]

@@ -81,7 +81,11 @@ pub fn run(plan: &CrossCorpusPlan, sink: &dyn Sink, cancel: &CancelToken) -> Res
     for p in &plan.corpora {
         data.push(load_pool_with(std::slice::from_ref(p), &mut cache, copy, sink, cancel, (0.0, 0.1))?);
     }
-    let training: Vec<Vec<Vec<f64>>> = data.iter().map(|d| d.with_degraded_share(plan.degrade, DEGRADED_COPY)).collect();
+    // Each member of an ensemble trains with its own share of degraded copies (member m's
+    // drawn from seed DEGRADED_COPY + m; with one member, the share every model had before).
+    let members = plan.aae.members.max(1) as u64;
+    let training: Vec<Vec<Vec<Vec<f64>>>> =
+        data.iter().map(|d| (0..members).map(|m| d.with_degraded_share(plan.degrade, DEGRADED_COPY + m)).collect()).collect();
     let (device, device_name) = select_device(plan.device);
     let sets: Vec<NamedSet<'_>> = data
         .iter()
@@ -89,7 +93,7 @@ pub fn run(plan: &CrossCorpusPlan, sink: &dyn Sink, cancel: &CancelToken) -> Res
         .map(|(d, t)| NamedSet {
             name: d.name.clone(),
             set: LabelledSet::from(d),
-            training_rows: Some(t),
+            training_rows: t,
             degraded: plan.score_degraded.then_some(d.degraded.as_slice()),
         })
         .collect();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::{CancelToken, Event, JobError, Sink, counts, load_pool, load_pool_with};
 use crate::classify::bundle::{Bundle, Metadata};
 use crate::classify::experiment::{Condition, ExperimentConfig, OutOfContext, run_experiment};
-use crate::classify::pipeline::{LabelledSet, PipelineConfig, TASKS, train_predictor};
+use crate::classify::pipeline::{LabelledSet, PipelineConfig, TASKS, train_ensemble};
 use crate::classify::{Grid, Normalization};
 use crate::corpus::FeatureCache;
 use crate::model::{AaeConfig, DeviceChoice, select_device};
@@ -152,7 +152,17 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
             return Err(JobError::MissingTask { task, corpora });
         }
     }
-    let training_rows = inside.with_degraded_share(plan.degrade, super::cross_corpus::DEGRADED_COPY);
+    // Each member of an ensemble trains with its own share of degraded copies (as in
+    // `cross-corpus`); the first member's share is the one a single model gets.
+    let copy_seed = super::cross_corpus::DEGRADED_COPY;
+    let training_rows = inside.with_degraded_share(plan.degrade, copy_seed);
+    let further_rows: Vec<Vec<Vec<f64>>> = if plan.degrade > 0.0 {
+        (1..plan.recipe.condition().representation(&plan.aae).autoencoders())
+            .map(|m| inside.with_degraded_share(plan.degrade, copy_seed + m as u64))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let enrich = plan.recipe == Recipe::Enriched;
     let outside =
         if plan.out_of_context.is_empty() { None } else { Some(load_pool(&plan.out_of_context, &mut cache, sink, cancel, (0.15, 0.2))?) };
@@ -177,7 +187,7 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
     let mut last_stage = String::new();
     let out_set = outside.as_ref().filter(|_| enrich).map(LabelledSet::from);
     let train_set = LabelledSet { rows: &training_rows, ..LabelledSet::from(&inside) };
-    let mut predictor = train_predictor(&train_set, out_set.as_ref(), &cfg, &device, &mut |s, l| {
+    let mut predictor = train_ensemble(&train_set, &further_rows, out_set.as_ref(), &cfg, &device, &mut |s, l| {
         if s != last_stage {
             if !last_stage.is_empty() {
                 stage_no += 1.0;
