@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::pipeline::{Member, Predictor, Representation};
-use super::{Normalization, Normalizer, TaskModel};
+use super::{InputFeatures, Normalization, Normalizer, TaskModel};
 use crate::egemaps::{EXTRACTOR_VERSION, FEATURE_NAMES};
 use crate::model::{Encoder, EpochLosses};
 
@@ -82,6 +82,9 @@ struct ModelFile {
     /// Standardised features held within ± this (older models: not held).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     clip: Option<f64>,
+    /// The functionals the model reads (older models: all 88).
+    #[serde(default)]
+    input: InputFeatures,
     encoder: Option<EncoderInfo>,
     code_normalizer: Option<Normalizer>,
     activation: TaskModel,
@@ -201,6 +204,7 @@ impl Bundle {
             normalizer: predictor.normalizer.clone(),
             normalization: predictor.normalization,
             clip: predictor.clip,
+            input: predictor.input,
             encoder: predictor.encoder.as_ref().zip(enc_bytes.as_ref()).map(|(e, b)| encoder_info(e, ENCODER_FILE.into(), b)),
             code_normalizer: predictor.code_normalizer.clone(),
             activation: predictor.tasks[0].clone(),
@@ -316,6 +320,7 @@ impl Bundle {
         }
         Ok(Self {
             predictor: Predictor {
+                input: f.input,
                 normalizer: f.normalizer,
                 normalization: f.normalization,
                 clip: match f.clip {
@@ -333,7 +338,10 @@ impl Bundle {
                     Some(m) if m.len() == 88 && m.iter().all(|v| v.is_finite()) => Some(m),
                     Some(_) => return Err(mismatch("calm mean is not 88 finite values".into())),
                     // An older model: its bank holds the calm utterances of its corpora.
-                    None => crate::corpus::FeatureBank::load(&dir.join(BANK_FILE)).ok().and_then(|b| b.calm_mean()),
+                    None => crate::corpus::FeatureBank::load(&dir.join(BANK_FILE)).ok().and_then(|b| b.calm_mean()).map(|mut m| {
+                        f.input.apply_row(&mut m);
+                        m
+                    }),
                 },
             },
             representation: f.representation,

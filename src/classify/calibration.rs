@@ -72,6 +72,7 @@ struct Reference {
 
 impl Reference {
     fn new(predictor: &Predictor, rows: &[Vec<f64>], calm: &[bool]) -> Self {
+        let rows = predictor.read(rows);
         let calm_rows: Vec<Vec<f64>> = rows.iter().zip(calm).filter(|(_, c)| **c).map(|(r, _)| r.clone()).collect();
         let calm = if calm_rows.is_empty() { predictor.normalizer.clone() } else { Normalizer::fit(&calm_rows) };
         Self { mean: predictor.normalizer.mean.clone(), calm }
@@ -109,8 +110,9 @@ fn score_speaker(
     if calm.is_empty() || other.is_empty() {
         return false;
     }
-    let calm_rows: Vec<Vec<f64>> = calm.iter().map(|&i| test.set.rows[i].clone()).collect();
-    let other_rows: Vec<Vec<f64>> = other.iter().map(|&i| test.set.rows[i].clone()).collect();
+    // Shifted as the model reads them (reading them again when predicting changes nothing).
+    let calm_rows = predictor.read(&calm.iter().map(|&i| test.set.rows[i].clone()).collect::<Vec<_>>());
+    let other_rows = predictor.read(&other.iter().map(|&i| test.set.rows[i].clone()).collect::<Vec<_>>());
     for (m, method) in Method::ALL.iter().enumerate() {
         let preds = predictor.predict(&reference.apply(*method, &other_rows, &calm_rows));
         for (p, &i) in preds.iter().zip(&other) {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::pipeline::{
     Diagnostics, LabelledSet, PipelineConfig, PipelineError, Representation, TASKS, guard_out_of_context, train_ensemble, train_predictor,
 };
-use super::{Adaptation, Confusion, Grid, Normalization, loso_folds, normalize_per_group, paired_permutation_p};
+use super::{Adaptation, Confusion, Grid, InputFeatures, Normalization, loso_folds, normalize_per_group, paired_permutation_p};
 use crate::model::{AaeConfig, EpochLosses, Rng};
 
 /// The paper's experimental conditions.
@@ -310,6 +310,7 @@ pub fn run_experiment(
             grid: Grid { select: cond.select && cfg.grid.select, ..cfg.grid.clone() },
             normalization: Normalization::Global,
             clip: None,
+            input: Default::default(),
         };
         let per_fold: Vec<Result<FoldOutcome, PipelineError>> = folds
             .par_iter()
@@ -790,6 +791,8 @@ pub struct LocoSetup {
     pub normalization: Normalization,
     /// Standardised features held within ± this ([`PipelineConfig::clip`]).
     pub clip: Option<f64>,
+    /// The functionals the models read ([`PipelineConfig::input`]).
+    pub input: InputFeatures,
 }
 
 /// Rows, labels, speakers and corpora of several sets, owned.
@@ -847,6 +850,7 @@ pub fn leave_one_corpus_out(
                 grid: Grid { select: cond != Condition::Baseline && setup.grid.select, ..setup.grid.clone() },
                 normalization,
                 clip: setup.clip,
+                input: setup.input,
             };
             // Enrichment without an out-of-context set: each training corpus's neighbours come
             // from the other training corpora (train_predictor's pooled design).

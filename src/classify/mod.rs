@@ -7,11 +7,13 @@ pub mod bundle;
 pub mod calibration;
 mod eval;
 pub mod experiment;
+mod input;
 pub mod label;
 pub mod pipeline;
 mod stats;
 mod svm;
 
+pub use input::InputFeatures;
 pub use eval::{Confusion, Fold, group_k_folds, loso_folds, paired_permutation_p};
 pub use stats::{Normalizer, adapt_to, anova_f, normalize_per_group, per_group, select_columns, top_k};
 pub use svm::{Kernel, Svm, SvmParams};

@@ -5,7 +5,7 @@
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::{Adaptation, ClassifyError, Confusion, Grid, Normalization, Normalizer, TaskModel, normalize_per_group, train_task};
+use super::{Adaptation, ClassifyError, Confusion, Grid, InputFeatures, Normalization, Normalizer, TaskModel, normalize_per_group, train_task};
 use crate::model::{self, AaeConfig, AaeData, Encoder, EpochLosses, ModelError, NeighbourLabels, NeighbourSpace, Rng};
 
 /// The two tasks, in this order everywhere.
@@ -68,6 +68,9 @@ pub struct PipelineConfig {
     /// room, a broken recording) cannot then swing a decision alone. None: not held.
     #[serde(default)]
     pub clip: Option<f64>,
+    /// The functionals the model reads: all, or only what a recording's level does not move.
+    #[serde(default)]
+    pub input: InputFeatures,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +88,9 @@ pub enum PipelineError {
 /// A trained predictor.
 #[derive(Debug, Clone)]
 pub struct Predictor {
+    /// The functionals it reads ([`PipelineConfig::input`]); every raw row passes through it
+    /// first, and `normalizer` and `calm_mean` are of rows read this way.
+    pub input: InputFeatures,
     /// Fitted on the pooled raw training rows.
     pub normalizer: Normalizer,
     /// How the training rows were standardised (see [`PipelineConfig::normalization`]).
@@ -105,8 +111,9 @@ pub struct Predictor {
     pub append_features: bool,
     /// How training went (not saved with a model).
     pub diagnostics: Diagnostics,
-    /// Mean raw functionals of the training data's calm (neutral) utterances, when known: the
-    /// target of calibration to a speaker (measured best, docs/experiments.md).
+    /// Mean raw functionals of the training data's calm (neutral) utterances, when known (as
+    /// `input` reads them): the target of calibration to a speaker (measured best,
+    /// docs/experiments.md).
     pub calm_mean: Option<Vec<f64>>,
 }
 
@@ -146,9 +153,20 @@ pub struct Prediction {
 }
 
 impl Predictor {
-    /// Raw functionals standardised by the training statistics (and held).
+    /// Raw functionals as the model reads them ([`InputFeatures::apply`]; unchanged for all
+    /// 88). Reading them twice changes nothing, so rows already read may be passed again.
+    pub fn read(&self, raw: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        self.input.apply(raw)
+    }
+
+    /// Raw functionals read and standardised by the training statistics (and held).
     fn standardise(&self, raw: &[Vec<f64>]) -> Vec<Vec<f64>> {
-        clip(self.normalizer.transform(raw), self.clip)
+        clip(self.normalizer.transform(&self.read(raw)), self.clip)
+    }
+
+    /// A batch read and mapped onto the training statistics by its own.
+    fn adapted(&self, raw: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        super::adapt_to(&self.read(raw), &self.normalizer)
     }
 
     /// What one member's SVMs see of standardised functionals `x`: its code normalised (beside
@@ -182,7 +200,7 @@ impl Predictor {
     /// Predictions for a batch adapted by its own statistics (see [`Adaptation`]). It assumes
     /// the batch is not all one emotion.
     pub fn predict_adapted(&self, raw: &[Vec<f64>], adaptation: Adaptation) -> Vec<Prediction> {
-        let x = self.standardise(&super::adapt_to(raw, &self.normalizer));
+        let x = self.standardise(&self.adapted(raw));
         self.predict_standardised(&x, adaptation == Adaptation::Representation)
     }
 
@@ -192,7 +210,7 @@ impl Predictor {
     /// statistics (the training representation was standardised by the training's: the code
     /// normaliser).
     pub fn represent_adapted(&self, raw: &[Vec<f64>], adaptation: Adaptation) -> Vec<Vec<f64>> {
-        let x = self.standardise(&super::adapt_to(raw, &self.normalizer));
+        let x = self.standardise(&self.adapted(raw));
         self.adapted_input(self.encoder.as_ref(), self.code_normalizer.as_ref(), &x, adaptation == Adaptation::Representation)
     }
 
@@ -420,6 +438,14 @@ pub fn train_ensemble(
     if train.labels.iter().all(|l| l[0].is_none() && l[1].is_none()) {
         return Err(PipelineError::NoLabels("activation or valence"));
     }
+    // Every row as the model is to read it (all 88 functionals, or level-free).
+    let train_rows = cfg.input.apply(train.rows);
+    let train = &LabelledSet { rows: &train_rows, ..*train };
+    let further_read: Vec<Vec<Vec<f64>>> = further_rows.iter().map(|r| cfg.input.apply(r)).collect();
+    let further_rows = further_read.as_slice();
+    let outside_rows = outside.map(|o| cfg.input.apply(o.rows));
+    let outside_set = outside.zip(outside_rows.as_ref()).map(|(o, rows)| LabelledSet { rows, ..*o });
+    let outside = outside_set.as_ref();
     // What one recording is standardised by: for a model trained on corpora standardised each
     // by its own statistics, the average corpus (docs/experiments.md, stop 32); otherwise the
     // pooled training rows.
@@ -443,6 +469,7 @@ pub fn train_ensemble(
     let Some(a) = cfg.representation.aae() else {
         let tasks = fit_tasks(&x, train, &cfg.grid)?;
         return Ok(Predictor {
+            input: cfg.input,
             normalizer,
             normalization: cfg.normalization,
             clip: cfg.clip,
@@ -485,6 +512,7 @@ pub fn train_ensemble(
         members.push(Member { encoder, code_normalizer, tasks });
     }
     Ok(Predictor {
+        input: cfg.input,
         normalizer,
         normalization: cfg.normalization,
         clip: cfg.clip,
@@ -686,7 +714,7 @@ mod tests {
         }
         let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
         let cfg =
-            |normalization| PipelineConfig { representation: Representation::Features, grid: Grid::default(), normalization, clip: None };
+            |normalization| PipelineConfig { representation: Representation::Features, grid: Grid::default(), normalization, clip: None, input: InputFeatures::All };
         let device = Device::flex();
         let p = train_predictor(&set, None, &cfg(Normalization::PerCorpus), &device, &mut |_, _| true).unwrap();
         assert_eq!(p.normalization, Normalization::PerCorpus);
@@ -730,6 +758,7 @@ mod tests {
             grid: Grid::default(),
             normalization: Normalization::Global,
             clip: Some(2.5),
+            input: InputFeatures::All,
         };
         let p = train_predictor(&set, None, &cfg, &Device::flex(), &mut |_, _| true).unwrap();
         assert_eq!(p.clip, Some(2.5));
@@ -760,6 +789,7 @@ mod tests {
             grid: Grid { cs: vec![0.1], select: false, ..Grid::default() },
             normalization: Normalization::Global,
             clip: None,
+            input: InputFeatures::All,
         };
         // Another chain: squared and shifted, so centred functionals do not make centred codes.
         let batch: Vec<Vec<f64>> = (0..30).map(|i| row(&mut rng, i % 3 == 0).iter().map(|v| 4.0 + v * v.abs()).collect()).collect();
@@ -803,6 +833,7 @@ mod tests {
             grid: Grid { cs: vec![1.0], select: false, ..Grid::default() },
             normalization: Normalization::Global,
             clip: None,
+            input: InputFeatures::All,
         };
         // A new speaker, far from all of them, labelled by their own statistics.
         let new = speaker(9, 24, &mut rng);
@@ -833,6 +864,7 @@ mod tests {
             grid: Grid { cs: vec![0.1], select: false, ..Grid::default() },
             normalization: Normalization::Global,
             clip: Some(3.0),
+            input: InputFeatures::All,
         };
         let train = |seed, members| {
             let mut stages = Vec::new();
@@ -893,6 +925,7 @@ mod tests {
             grid: Grid { cs: vec![0.1], select: false, ..Grid::default() },
             normalization: Normalization::PerCorpus,
             clip: Some(3.0),
+            input: InputFeatures::All,
         };
         let train = |set: &LabelledSet<'_>, further: &[Vec<Vec<f64>>], seed, members| {
             train_ensemble(set, further, None, &cfg(seed, members), &Device::flex(), &mut |_, _| true).unwrap()
@@ -910,6 +943,66 @@ mod tests {
         // Copies equal to the recordings change nothing.
         let same = train(&set, std::slice::from_ref(&rows), 5, 2);
         assert_eq!(same.members[0].code_normalizer, alike.members[0].code_normalizer);
+    }
+
+    #[test]
+    fn a_level_free_model_labels_a_quieter_copy_alike_and_one_reading_all_88_does_not() {
+        use crate::egemaps::FEATURE_NAMES;
+        let col = |name: &str| FEATURE_NAMES.iter().position(|n| *n == name).unwrap();
+        let (pitch, loud, p50, level) =
+            (col("F0semitoneFrom27.5Hz_sma3nz_amean"), col("loudness_sma3_amean"), col("loudness_sma3_percentile50.0"), col("equivalentSoundLevel_dBp"));
+        // Aroused speech is higher and louder; in training the level rises with it.
+        let mut rng = crate::model::Rng::new(31);
+        let row = |high: bool, rng: &mut crate::model::Rng| {
+            let mut r: Vec<f64> = (0..88).map(|_| 1.0 + 0.1 * rng.normal()).collect();
+            let a = if high { 1.0 } else { 0.0 };
+            r[pitch] = 30.0 + 3.0 * a + rng.normal();
+            r[loud] = 1.0 + 0.6 * a + 0.15 * rng.normal();
+            r[p50] = r[loud] * (0.8 + 0.1 * a + 0.03 * rng.normal());
+            r[level] = -30.0 + 6.0 * a + rng.normal();
+            r
+        };
+        let rows: Vec<Vec<f64>> = (0..80).map(|i| row(i % 2 == 0, &mut rng)).collect();
+        let labels: Vec<[Option<bool>; 2]> = (0..80).map(|i| [Some(i % 2 == 0), Some(i % 4 < 2)]).collect();
+        let speakers: Vec<String> = (0..80).map(|i| format!("s{}", i % 8)).collect();
+        let corpora = vec!["c".to_string(); 80];
+        let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+        let train = |input| {
+            let cfg = PipelineConfig {
+                representation: Representation::Features,
+                grid: Grid { cs: vec![1.0], select: false, ..Grid::default() },
+                normalization: Normalization::Global,
+                clip: None,
+                input,
+            };
+            train_predictor(&set, None, &cfg, &Device::flex(), &mut |_, _| true).unwrap()
+        };
+        let (free, all) = (train(InputFeatures::LevelFree), train(InputFeatures::All));
+        // New recordings, and the same through a microphone 12 dB quieter.
+        let test: Vec<Vec<f64>> = (0..40).map(|i| row(i % 2 == 0, &mut rng)).collect();
+        let quiet: Vec<Vec<f64>> = test
+            .iter()
+            .map(|r| {
+                let mut q = r.clone();
+                let g = 0.25f64.powf(0.6);
+                for j in (0..88).filter(|j| FEATURE_NAMES[*j].starts_with("loudness_sma3_") && !FEATURE_NAMES[*j].ends_with("stddevNorm")) {
+                    q[j] *= g;
+                }
+                q[level] -= 12.0;
+                q
+            })
+            .collect();
+        let right = |p: &[Prediction]| p.iter().enumerate().filter(|(i, q)| q.activation_high == (i % 2 == 0)).count();
+        assert!(right(&free.predict(&test)) >= 34, "level-free, as recorded: {}", right(&free.predict(&test)));
+        for (q, t) in free.predict(&quiet).iter().zip(free.predict(&test)) {
+            assert!((q.activation_score - t.activation_score).abs() < 1e-9 && (q.valence_score - t.valence_score).abs() < 1e-9);
+            assert_eq!((q.activation_high, q.valence_positive), (t.activation_high, t.valence_positive));
+        }
+        let quiet_high = all.predict(&quiet).iter().filter(|q| q.activation_high).count();
+        assert!(quiet_high < 12, "reading the level, the quieter copies read calm: {quiet_high} of 40 high");
+        // What is saved with the model: the normaliser of rows read level-free.
+        assert_eq!(free.input, InputFeatures::LevelFree);
+        assert!((free.normalizer.mean[loud] - 1.0).abs() < 1e-12);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::Progress;
 use crate::classify::experiment::{Condition, ExperimentConfig, markdown_report};
-use crate::classify::{Grid, KernelFamily, Normalization};
+use crate::classify::{Grid, InputFeatures, KernelFamily, Normalization};
 use crate::corpus::FeatureCache;
 use crate::jobs::cross_corpus::{self, CrossCorpusPlan};
 use crate::jobs::evaluate::{self, EvaluatePlan};
@@ -145,6 +145,10 @@ pub struct RobustArgs {
     /// microphone, band limit, background noise and level (needs the audio, not a feature bank).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
     pub degrade: f64,
+    /// The functionals the model reads: all (the 88 as extracted) or level-free (the loudness
+    /// contour relative to its mean; nothing that a microphone's gain moves).
+    #[arg(long, default_value = "all")]
+    pub input: InputFeatures,
 }
 
 fn positive(s: &str) -> Result<f64, String> {
@@ -226,6 +230,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         grid: a.method.grid(),
         normalization: a.method.normalization(Normalization::Global),
         clip: a.robust.clip,
+        input: a.robust.input,
         degrade: a.robust.degrade,
         device: a.method.device,
         check: a.check,
@@ -385,6 +390,7 @@ pub fn cross_corpus(a: CrossCorpusArgs) -> anyhow::Result<ExitCode> {
         grid: a.method.grid(),
         normalization: a.method.normalization(CrossCorpusPlan::default().normalization),
         clip: a.robust.clip,
+        input: a.robust.input,
         degrade: a.robust.degrade,
         score_degraded: a.score_degraded,
         device: a.method.device,
@@ -435,6 +441,7 @@ pub fn calibration(a: CalibrationArgs) -> anyhow::Result<ExitCode> {
             grid: a.method.grid(),
             normalization: Default::default(),
             clip: None,
+            input: Default::default(),
         },
         device: a.method.device,
         cache_dir: a.method.cache_dir(),

@@ -39,6 +39,7 @@ impl Default for CalibrationPlan {
                 grid: Grid::default(),
                 normalization: Default::default(),
                 clip: None,
+                input: Default::default(),
             },
             device: DeviceChoice::default(),
             cache_dir: FeatureCache::default_dir(),

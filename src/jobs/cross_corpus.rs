@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::{CancelToken, Event, JobError, Sink, load_pool_with, write_json};
 use crate::classify::experiment::{Condition, CrossCorpusRow, LocoSetup, NamedSet, cross_corpus_markdown, leave_one_corpus_out};
 use crate::classify::pipeline::LabelledSet;
-use crate::classify::{Grid, Normalization};
+use crate::classify::{Grid, InputFeatures, Normalization};
 use crate::corpus::FeatureCache;
 use crate::model::{AaeConfig, DeviceChoice, select_device};
 
@@ -27,6 +27,8 @@ pub struct CrossCorpusPlan {
     pub normalization: Normalization,
     /// Standardised features held within ± this (`PipelineConfig::clip`); None: not held.
     pub clip: Option<f64>,
+    /// The functionals the models read: all 88, or only what a recording's level does not move.
+    pub input: InputFeatures,
     /// Share of each training corpus's recordings replaced by a degraded copy
     /// (`audio::degrade`); 0: none.
     pub degrade: f64,
@@ -50,6 +52,7 @@ impl Default for CrossCorpusPlan {
             grid: Grid::default(),
             normalization: Normalization::Global,
             clip: None,
+            input: InputFeatures::All,
             degrade: 0.0,
             score_degraded: false,
             device: DeviceChoice::default(),
@@ -97,7 +100,7 @@ pub fn run(plan: &CrossCorpusPlan, sink: &dyn Sink, cancel: &CancelToken) -> Res
             degraded: plan.score_degraded.then_some(d.degraded.as_slice()),
         })
         .collect();
-    let setup = LocoSetup { grid: plan.grid.clone(), normalization: plan.normalization, clip: plan.clip };
+    let setup = LocoSetup { grid: plan.grid.clone(), normalization: plan.normalization, clip: plan.clip, input: plan.input };
     let mut rows = Vec::new();
     for k in 0..plan.seeds.max(1) as u64 {
         // Deterministic conditions (the baselines) need one seed only: the first.
@@ -119,6 +122,7 @@ pub fn run(plan: &CrossCorpusPlan, sink: &dyn Sink, cancel: &CancelToken) -> Res
             "protocol": "leave-one-corpus-out",
             "normalization": plan.normalization,
             "clip": plan.clip,
+            "input": plan.input,
             "degrade": plan.degrade,
             "aae": plan.aae,
             "corpora": data.iter().map(|d| (d.name.clone(), d.len())).collect::<Vec<_>>(),

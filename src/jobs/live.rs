@@ -161,6 +161,8 @@ impl LiveAnalyzer {
         for w in self.extractor.push(samples) {
             let speech = is_speech(w.voiced_ratio) && w.functionals.is_valid();
             let mut raw = w.functionals.0;
+            // As the model reads them, so a calibration shift is computed where it applies.
+            self.predictor.input.apply_row(&mut raw);
             if speech && let Some(c) = self.collecting.as_mut() {
                 c.push(raw);
                 let need = self.config.calibration_windows();

@@ -7,7 +7,7 @@ use super::{CancelToken, Event, JobError, Sink, counts, load_pool, load_pool_wit
 use crate::classify::bundle::{Bundle, Metadata};
 use crate::classify::experiment::{Condition, ExperimentConfig, OutOfContext, run_experiment};
 use crate::classify::pipeline::{LabelledSet, PipelineConfig, TASKS, train_ensemble};
-use crate::classify::{Grid, Normalization};
+use crate::classify::{Grid, InputFeatures, Normalization};
 use crate::corpus::FeatureCache;
 use crate::model::{AaeConfig, DeviceChoice, select_device};
 
@@ -60,6 +60,8 @@ pub struct TrainPlan {
     pub normalization: Normalization,
     /// Standardised features held within ± this (`PipelineConfig::clip`); None: not held.
     pub clip: Option<f64>,
+    /// The functionals the model reads: all 88, or only what a recording's level does not move.
+    pub input: InputFeatures,
     /// Share of the in-context recordings replaced by a degraded copy (`audio::degrade`: another
     /// room, microphone, band limit, background and level) for training; 0: none. Needs audio
     /// (not a feature bank).
@@ -87,6 +89,7 @@ impl Default for TrainPlan {
             grid: Grid::default(),
             normalization: Normalization::Global,
             clip: None,
+            input: InputFeatures::All,
             degrade: 0.0,
             device: DeviceChoice::default(),
             check: false,
@@ -177,6 +180,7 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
         grid: plan.grid.clone(),
         normalization: plan.normalization,
         clip: plan.clip,
+        input: plan.input,
     };
     let epochs = plan.aae.epochs.max(1);
     // Each autoencoder of the recipe trains in one stage, or two where enrichment first embeds
@@ -202,7 +206,10 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
         !cancel.is_cancelled()
     })?;
 
-    predictor.calm_mean = inside.calm_mean();
+    // The calibration target, as the model reads rows.
+    predictor.calm_mean = crate::corpus::calm_mean(
+        predictor.read(&inside.rows).iter().map(|r| r.as_slice()).zip(inside.emotions.iter().map(|e| e.as_str())),
+    );
     let mut check = None;
     let mut evaluation = evaluation;
     if plan.check {
