@@ -40,8 +40,13 @@ fn aae_bundle_of(dir: &Path, members: usize) {
     let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
     let aae = valar::model::AaeConfig { dims: 3, hidden: 8, epochs: 2, batch_size: 16, members, ..Default::default() };
     let representation = Representation::Aae(aae);
-    let cfg =
-        PipelineConfig { representation: representation.clone(), grid: Default::default(), normalization: Default::default(), clip: None, input: Default::default() };
+    let cfg = PipelineConfig {
+        representation: representation.clone(),
+        grid: Default::default(),
+        normalization: Default::default(),
+        clip: None,
+        input: Default::default(),
+    };
     let p = train_predictor(&set, None, &cfg, &device(), &mut |_, _| true).unwrap();
     Bundle::save(&p, &representation, &b.metadata, None, dir).unwrap();
 }

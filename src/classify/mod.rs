@@ -13,8 +13,8 @@ pub mod pipeline;
 mod stats;
 mod svm;
 
-pub use input::InputFeatures;
 pub use eval::{Confusion, Fold, group_k_folds, loso_folds, paired_permutation_p};
+pub use input::InputFeatures;
 pub use stats::{Normalizer, adapt_to, anova_f, normalize_per_group, per_group, select_columns, top_k};
 pub use svm::{Kernel, Svm, SvmParams};
 

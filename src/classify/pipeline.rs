@@ -5,7 +5,9 @@
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::{Adaptation, ClassifyError, Confusion, Grid, InputFeatures, Normalization, Normalizer, TaskModel, normalize_per_group, train_task};
+use super::{
+    Adaptation, ClassifyError, Confusion, Grid, InputFeatures, Normalization, Normalizer, TaskModel, normalize_per_group, train_task,
+};
 use crate::model::{self, AaeConfig, AaeData, Encoder, EpochLosses, ModelError, NeighbourLabels, NeighbourSpace, Rng};
 
 /// The two tasks, in this order everywhere.
@@ -713,8 +715,13 @@ mod tests {
             }
         }
         let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
-        let cfg =
-            |normalization| PipelineConfig { representation: Representation::Features, grid: Grid::default(), normalization, clip: None, input: InputFeatures::All };
+        let cfg = |normalization| PipelineConfig {
+            representation: Representation::Features,
+            grid: Grid::default(),
+            normalization,
+            clip: None,
+            input: InputFeatures::All,
+        };
         let device = Device::flex();
         let p = train_predictor(&set, None, &cfg(Normalization::PerCorpus), &device, &mut |_, _| true).unwrap();
         assert_eq!(p.normalization, Normalization::PerCorpus);
@@ -949,8 +956,12 @@ mod tests {
     fn a_level_free_model_labels_a_quieter_copy_alike_and_one_reading_all_88_does_not() {
         use crate::egemaps::FEATURE_NAMES;
         let col = |name: &str| FEATURE_NAMES.iter().position(|n| *n == name).unwrap();
-        let (pitch, loud, p50, level) =
-            (col("F0semitoneFrom27.5Hz_sma3nz_amean"), col("loudness_sma3_amean"), col("loudness_sma3_percentile50.0"), col("equivalentSoundLevel_dBp"));
+        let (pitch, loud, p50, level) = (
+            col("F0semitoneFrom27.5Hz_sma3nz_amean"),
+            col("loudness_sma3_amean"),
+            col("loudness_sma3_percentile50.0"),
+            col("equivalentSoundLevel_dBp"),
+        );
         // Aroused speech is higher and louder; in training the level rises with it.
         let mut rng = crate::model::Rng::new(31);
         let row = |high: bool, rng: &mut crate::model::Rng| {

@@ -207,9 +207,8 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
     })?;
 
     // The calibration target, as the model reads rows.
-    predictor.calm_mean = crate::corpus::calm_mean(
-        predictor.read(&inside.rows).iter().map(|r| r.as_slice()).zip(inside.emotions.iter().map(|e| e.as_str())),
-    );
+    predictor.calm_mean =
+        crate::corpus::calm_mean(predictor.read(&inside.rows).iter().map(|r| r.as_slice()).zip(inside.emotions.iter().map(|e| e.as_str())));
     let mut check = None;
     let mut evaluation = evaluation;
     if plan.check {
