@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use valar::classify::Normalization;
 use valar::classify::bundle::{Bundle, BundleError};
+use valar::classify::{InputFeatures, Normalization};
 
 fn bundled() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/default")
@@ -172,6 +172,8 @@ fn saving_over_a_model_is_atomic_and_round_trips() {
     let back = Bundle::load(&out, &device()).unwrap();
     let x: Vec<Vec<f64>> = vec![b.predictor.normalizer.mean.clone()];
     assert_eq!(b.predictor.predict(&x), back.predictor.predict(&x));
+    // What of the functionals it reads travels with it too.
+    assert_eq!((b.predictor.input, back.predictor.input), (InputFeatures::LevelFree, InputFeatures::LevelFree));
     assert_eq!(b.predictor.normalization, Normalization::Global, "a model file without the field is global");
     // How the training rows were standardised travels with the model.
     let per_corpus = valar::classify::pipeline::Predictor { normalization: Normalization::PerCorpus, ..b.predictor.clone() };
@@ -179,13 +181,14 @@ fn saving_over_a_model_is_atomic_and_round_trips() {
     assert_eq!(Bundle::load(&out, &device()).unwrap().predictor.normalization, Normalization::PerCorpus);
     // So does the hold on standardised features, and it acts: a recording a million standard
     // deviations out is labelled as one 4 out, where the hold is ±3.
-    let held = valar::classify::pipeline::Predictor { clip: Some(3.0), ..b.predictor.clone() };
+    // (Read as all 88, so rows built from the normaliser are what it standardises.)
+    let held = valar::classify::pipeline::Predictor { clip: Some(3.0), input: InputFeatures::All, ..b.predictor.clone() };
     Bundle::save(&held, &b.representation, &b.metadata, None, &out).unwrap();
     let back = Bundle::load(&out, &device()).unwrap().predictor;
     assert_eq!(back.clip, Some(3.0));
     let out_by = |z: f64| vec![back.normalizer.mean.iter().zip(&back.normalizer.std).map(|(m, s)| m + z * s).collect::<Vec<f64>>()];
     assert_eq!(back.predict(&out_by(1e6)), back.predict(&out_by(4.0)), "everything past ±3 reads as ±3");
-    let unheld = valar::classify::pipeline::Predictor { clip: None, ..b.predictor.clone() };
+    let unheld = valar::classify::pipeline::Predictor { clip: None, input: InputFeatures::All, ..b.predictor.clone() };
     assert_ne!(unheld.predict(&out_by(1e6)), unheld.predict(&out_by(4.0)), "unheld, it does not");
     // A model file without the field (written before the hold existed) holds nothing.
     Bundle::save(&unheld, &b.representation, &b.metadata, None, &out).unwrap();
@@ -202,9 +205,18 @@ fn the_bundled_model_knows_where_calm_speech_lies() {
     // From its bank (the four training corpora): their neutral, calm and arousal-level-0 rows.
     let calm = b.predictor.calm_mean.as_ref().expect("a calm reference");
     assert_eq!(calm.len(), 88);
-    let loud = valar::egemaps::FEATURE_NAMES.iter().position(|n| *n == "loudness_sma3_amean").unwrap();
-    // Calm speech is quieter than the training data as a whole (which is mostly aroused).
-    assert!(calm[loud] < b.predictor.normalizer.mean[loud], "calm {} vs all {}", calm[loud], b.predictor.normalizer.mean[loud]);
+    let col = |name: &str| valar::egemaps::FEATURE_NAMES.iter().position(|n| *n == name).unwrap();
+    // Calm speech is lower and flatter in pitch than the training data as a whole (which is
+    // mostly aroused)...
+    let (pitch, hammarberg, alpha) =
+        (col("F0semitoneFrom27.5Hz_sma3nz_amean"), col("hammarbergIndexV_sma3nz_amean"), col("alphaRatioV_sma3nz_amean"));
+    let all = &b.predictor.normalizer.mean;
+    assert!(calm[pitch] < all[pitch] - 1.0, "pitch: calm {} vs all {} semitones", calm[pitch], all[pitch]);
+    // ...and its spectrum falls more steeply (less vocal effort: a higher Hammarberg index, a
+    // lower alpha ratio). Its level, which the model does not read, is 1 in both.
+    assert!(calm[hammarberg] > all[hammarberg] + 1.0, "Hammarberg: calm {} vs all {} dB", calm[hammarberg], all[hammarberg]);
+    assert!(calm[alpha] < all[alpha] - 1.0, "alpha ratio: calm {} vs all {} dB", calm[alpha], all[alpha]);
+    assert_eq!(calm[col("loudness_sma3_amean")], 1.0);
 }
 
 #[test]

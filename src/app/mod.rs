@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::classify::InputFeatures;
 use crate::classify::bundle::{Bundle, BundleError, default_model_dir};
 use crate::classify::pipeline::{Predictor, Representation};
 use crate::model::{DeviceChoice, select_device};
@@ -204,15 +205,19 @@ pub struct ActiveModel {
 pub(crate) fn load_model(path: &Path) -> Result<ActiveModel, BundleError> {
     let (device, _) = select_device(DeviceChoice::Cpu);
     let b = Bundle::load(path, &device)?;
+    let features = match b.predictor.input {
+        InputFeatures::All => "88 features",
+        InputFeatures::LevelFree => "features (level-free)",
+    };
     let summary = format!(
         "{} · activation on {} dims, valence on {} dims{}",
         match &b.representation {
-            Representation::Features => "eGeMAPS features".to_string(),
+            Representation::Features => format!("eGeMAPS {features}"),
             Representation::Aae(a) | Representation::Enriched(a) => format!(
                 "{}AAE D={}{}{}",
                 if matches!(b.representation, Representation::Enriched(_)) { "enriched " } else { "" },
                 a.dims,
-                if a.append_features { " ⊕ 88 features" } else { "" },
+                if a.append_features { format!(" ⊕ {features}") } else { String::new() },
                 match b.predictor.members.len() {
                     0 => String::new(),
                     n => format!(", an ensemble of {}", n + 1),

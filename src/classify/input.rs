@@ -25,18 +25,12 @@ crate::choice_traits!(InputFeatures);
 
 /// The loudness mean, which the shape functionals are divided by.
 const LOUDNESS_MEAN: &str = "loudness_sma3_amean";
-/// Loudness functionals that scale with the level (loudness goes as the amplitude to the power
-/// 0.6): divided by the loudness mean, they keep the contour's shape and lose its level.
-const LOUDNESS_SHAPE: [&str; 8] = [
-    "loudness_sma3_percentile20.0",
-    "loudness_sma3_percentile50.0",
-    "loudness_sma3_percentile80.0",
-    "loudness_sma3_pctlrange0-2",
-    "loudness_sma3_meanRisingSlope",
-    "loudness_sma3_stddevRisingSlope",
-    "loudness_sma3_meanFallingSlope",
-    "loudness_sma3_stddevFallingSlope",
-];
+/// The loudness contour's functionals other than its mean and `stddevNorm` (percentiles, range,
+/// slopes) scale with the level (loudness goes as the amplitude to the power 0.6): divided by
+/// the loudness mean, they keep the contour's shape and lose its level.
+fn is_loudness_shape(name: &str) -> bool {
+    name.starts_with("loudness_sma3_") && name != LOUDNESS_MEAN && !name.ends_with("stddevNorm")
+}
 /// Functionals that mostly measure the level: held at 0.
 const LEVEL_ONLY: [&str; 4] =
     ["spectralFlux_sma3_amean", "spectralFluxV_sma3nz_amean", "spectralFluxUV_sma3nz_amean", "equivalentSoundLevel_dBp"];
@@ -54,7 +48,7 @@ fn column(name: &str) -> usize {
 
 static COLUMNS: LazyLock<Columns> = LazyLock::new(|| Columns {
     mean: column(LOUDNESS_MEAN),
-    shape: LOUDNESS_SHAPE.iter().map(|n| column(n)).collect(),
+    shape: (0..FEATURE_NAMES.len()).filter(|&j| is_loudness_shape(FEATURE_NAMES[j])).collect(),
     level_only: LEVEL_ONLY.iter().map(|n| column(n)).collect(),
 });
 
@@ -100,7 +94,8 @@ mod tests {
         let c = &*COLUMNS;
         assert!(c.mean < 88);
         assert!(c.shape.iter().chain(&c.level_only).all(|&j| j < 88));
-        assert_eq!(c.shape.len() + c.level_only.len() + 1, 13);
+        assert_eq!(c.shape.len(), 8, "percentiles 20/50/80, range, rising and falling slopes' means and deviations");
+        assert_eq!(c.level_only.len(), 4);
     }
 
     #[test]

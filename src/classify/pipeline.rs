@@ -857,22 +857,31 @@ mod tests {
         assert!(right(&pooled) < right(&per), "pooled {} vs per speaker {}", right(&pooled), right(&per));
     }
 
-    #[test]
-    fn an_ensemble_averages_autoencoders_trained_alike_but_for_the_seed() {
-        let mut rng = crate::model::Rng::new(17);
-        let rows: Vec<Vec<f64>> =
-            (0..48).map(|i| (0..6).map(|j| if j < 2 && i % 2 == 0 { 1.0 } else { 0.0 } + rng.normal() * 0.6).collect()).collect();
-        let labels: Vec<[Option<bool>; 2]> = (0..48).map(|i| [Some(i % 2 == 0), Some(i % 4 < 2)]).collect();
-        let speakers: Vec<String> = (0..48).map(|i| format!("s{}", i % 4)).collect();
-        let corpora: Vec<String> = (0..48).map(|i| format!("c{}", i % 2)).collect();
-        let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
-        let cfg = |seed, members| PipelineConfig {
+    /// 48 rows of 6 functionals (activation in the first two), 4 speakers, 2 corpora.
+    fn ensemble_fixture(rng: &mut crate::model::Rng) -> OwnedSet {
+        let rows = (0..48).map(|i| (0..6).map(|j| if j < 2 && i % 2 == 0 { 1.0 } else { 0.0 } + rng.normal() * 0.6).collect()).collect();
+        let labels = (0..48).map(|i| [Some(i % 2 == 0), Some(i % 4 < 2)]).collect();
+        let speakers = (0..48).map(|i| format!("s{}", i % 4)).collect();
+        let corpora = (0..48).map(|i| format!("c{}", i % 2)).collect();
+        (rows, labels, speakers, corpora)
+    }
+
+    /// A small enriched ensemble's recipe.
+    fn ensemble_cfg(seed: u64, members: usize, normalization: Normalization) -> PipelineConfig {
+        PipelineConfig {
             representation: Representation::Enriched(AaeConfig { dims: 3, hidden: 8, epochs: 3, seed, members, ..AaeConfig::default() }),
             grid: Grid { cs: vec![0.1], select: false, ..Grid::default() },
-            normalization: Normalization::Global,
+            normalization,
             clip: Some(3.0),
             input: InputFeatures::All,
-        };
+        }
+    }
+
+    #[test]
+    fn an_ensemble_averages_autoencoders_trained_alike_but_for_the_seed() {
+        let (rows, labels, speakers, corpora) = ensemble_fixture(&mut crate::model::Rng::new(17));
+        let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
+        let cfg = |seed, members| ensemble_cfg(seed, members, Normalization::Global);
         let train = |seed, members| {
             let mut stages = Vec::new();
             let p = train_predictor(&set, None, &cfg(seed, members), &Device::flex(), &mut |s, _| {
@@ -913,27 +922,17 @@ mod tests {
     #[test]
     fn each_member_of_an_ensemble_can_learn_from_its_own_copies_of_the_recordings() {
         let mut rng = crate::model::Rng::new(23);
-        let rows: Vec<Vec<f64>> =
-            (0..48).map(|i| (0..6).map(|j| if j < 2 && i % 2 == 0 { 1.0 } else { 0.0 } + rng.normal() * 0.6).collect()).collect();
+        let (rows, labels, speakers, corpora) = ensemble_fixture(&mut rng);
         // Member 2's copies: every third recording through another "chain" (louder, noisier).
         let copies: Vec<Vec<f64>> = rows
             .iter()
             .enumerate()
             .map(|(i, r)| if i % 3 == 0 { r.iter().map(|v| 1.4 * v + 0.3 * rng.normal()).collect() } else { r.clone() })
             .collect();
-        let labels: Vec<[Option<bool>; 2]> = (0..48).map(|i| [Some(i % 2 == 0), Some(i % 4 < 2)]).collect();
-        let speakers: Vec<String> = (0..48).map(|i| format!("s{}", i % 4)).collect();
-        let corpora: Vec<String> = (0..48).map(|i| format!("c{}", i % 2)).collect();
         let set = LabelledSet { rows: &rows, labels: &labels, speakers: &speakers, corpora: &corpora };
         // Per corpus: a member's standardisation depends on its own rows only, so member 2 can be
         // compared with a single model trained on its copies.
-        let cfg = |seed, members| PipelineConfig {
-            representation: Representation::Enriched(AaeConfig { dims: 3, hidden: 8, epochs: 3, seed, members, ..AaeConfig::default() }),
-            grid: Grid { cs: vec![0.1], select: false, ..Grid::default() },
-            normalization: Normalization::PerCorpus,
-            clip: Some(3.0),
-            input: InputFeatures::All,
-        };
+        let cfg = |seed, members| ensemble_cfg(seed, members, Normalization::PerCorpus);
         let train = |set: &LabelledSet<'_>, further: &[Vec<Vec<f64>>], seed, members| {
             train_ensemble(set, further, None, &cfg(seed, members), &Device::flex(), &mut |_, _| true).unwrap()
         };
