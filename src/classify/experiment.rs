@@ -79,6 +79,8 @@ pub struct ExperimentConfig {
     pub aae: AaeConfig,
     pub grid: Grid,
     pub normalization: Normalization,
+    /// The functionals the models read, before anything standardises them.
+    pub input: InputFeatures,
     /// Which conditions to run.
     pub conditions: Vec<Condition>,
 }
@@ -93,6 +95,7 @@ impl Default for ExperimentConfig {
             aae: AaeConfig::default(),
             grid: Grid::default(),
             normalization: Normalization::PerSpeaker,
+            input: InputFeatures::All,
             conditions: vec![Condition::Baseline, Condition::Baselinefs, Condition::Aae, Condition::Enriched],
         }
     }
@@ -270,7 +273,7 @@ pub fn run_experiment(
     let cancelled = std::sync::atomic::AtomicBool::new(false);
     let is_cancelled = || cancelled.load(std::sync::atomic::Ordering::Relaxed);
     use rayon::prelude::*;
-    let rows = normalize(inside.rows, inside.speakers, inside.corpora, cfg.normalization);
+    let rows = normalize(&cfg.input.apply(inside.rows), inside.speakers, inside.corpora, cfg.normalization);
     // The guard: out-of-context rows of an in-context speaker (a test speaker included) or
     // equal to an in-context row are dropped before anything else sees them.
     let guarded: Vec<(super::pipeline::OwnedSet, usize)> = outside
@@ -280,7 +283,8 @@ pub fn run_experiment(
             (super::pipeline::subset(&o.set, &kept), dropped)
         })
         .collect();
-    let ooc_rows: Vec<Vec<Vec<f64>>> = guarded.iter().map(|((r, _, s, c), _)| normalize(r, s, c, cfg.normalization)).collect();
+    let ooc_rows: Vec<Vec<Vec<f64>>> =
+        guarded.iter().map(|((r, _, s, c), _)| normalize(&cfg.input.apply(r), s, c, cfg.normalization)).collect();
     let folds = loso_folds(inside.speakers);
     let seeds: Vec<u64> = (cfg.first_seed..cfg.first_seed + cfg.seeds.max(1) as u64).collect();
     // Runs without randomness (baselines on full data) need one seed only: the first.

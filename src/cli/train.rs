@@ -289,6 +289,9 @@ pub struct EvaluateArgs {
     /// Also write the Markdown tables here.
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// The functionals the models read: all (the 88 as extracted) or level-free.
+    #[arg(long, default_value = "all")]
+    pub input: InputFeatures,
     #[command(flatten)]
     pub method: MethodArgs,
 }
@@ -313,6 +316,7 @@ pub fn evaluate(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
             aae: a.method.aae(AaeConfig::default().dims, 0),
             grid: a.method.grid(),
             normalization: a.method.normalization(ExperimentConfig::default().normalization),
+            input: a.input,
             conditions: a.conditions,
         },
         device: a.method.device,

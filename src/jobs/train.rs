@@ -223,6 +223,7 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
                 first_seed: plan.aae.seed,
                 aae: plan.aae.clone(),
                 grid: plan.grid.clone(),
+                input: plan.input,
                 conditions: vec![Condition::Baselinefs, plan.recipe.condition()],
                 ..ExperimentConfig::default()
             };
