@@ -223,6 +223,11 @@ mod tests {
         assert_ne!(half, d.with_degraded_share(0.5, 2));
         let without = LabelledData { degraded: Vec::new(), ..d.clone() };
         assert_eq!(without.with_degraded_share(0.5, 1), d.rows, "no copies: the rows as they are");
+        // An ensemble's members: each its own share, the first the one a single model gets.
+        let shares = d.degraded_shares(0.5, 1, 3);
+        assert_eq!(shares, vec![half, d.with_degraded_share(0.5, 2), d.with_degraded_share(0.5, 3)]);
+        assert_eq!(d.degraded_shares(0.0, 1, 3), vec![d.rows.clone()], "no share: one set for all");
+        assert_eq!(without.degraded_shares(0.5, 1, 3), vec![d.rows.clone()], "no copies: one set for all");
     }
 
     #[test]
@@ -280,6 +285,16 @@ impl LabelledData {
         }
         let mut rng = crate::rng::Rng::new(seed ^ 0xDE6_2ADE);
         self.rows.iter().zip(&self.degraded).map(|(r, d)| if rng.uniform() < share { d.clone() } else { r.clone() }).collect()
+    }
+
+    /// The rows each of `members` models of an ensemble trains with: member m's with its own
+    /// `share` replaced by degraded copies ([`Self::with_degraded_share`] from `seed + m`).
+    /// Without copies or a share, one set: the rows as they are, for every member.
+    pub fn degraded_shares(&self, share: f64, seed: u64, members: usize) -> Vec<Vec<Vec<f64>>> {
+        if self.degraded.len() != self.rows.len() || share <= 0.0 {
+            return vec![self.rows.clone()];
+        }
+        (0..members.max(1) as u64).map(|m| self.with_degraded_share(share, seed + m)).collect()
     }
 
     /// The rows as a feature bank.

@@ -86,9 +86,7 @@ pub fn run(plan: &CrossCorpusPlan, sink: &dyn Sink, cancel: &CancelToken) -> Res
     }
     // Each member of an ensemble trains with its own share of degraded copies (member m's
     // drawn from seed DEGRADED_COPY + m; with one member, the share every model had before).
-    let members = plan.aae.members.max(1) as u64;
-    let training: Vec<Vec<Vec<Vec<f64>>>> =
-        data.iter().map(|d| (0..members).map(|m| d.with_degraded_share(plan.degrade, DEGRADED_COPY + m)).collect()).collect();
+    let training: Vec<Vec<Vec<Vec<f64>>>> = data.iter().map(|d| d.degraded_shares(plan.degrade, DEGRADED_COPY, plan.aae.members)).collect();
     let (device, device_name) = select_device(plan.device);
     let sets: Vec<NamedSet<'_>> = data
         .iter()

@@ -157,15 +157,8 @@ pub fn run(plan: &TrainPlan, sink: &dyn Sink, cancel: &CancelToken) -> Result<Tr
     }
     // Each member of an ensemble trains with its own share of degraded copies (as in
     // `cross-corpus`); the first member's share is the one a single model gets.
-    let copy_seed = super::cross_corpus::DEGRADED_COPY;
-    let training_rows = inside.with_degraded_share(plan.degrade, copy_seed);
-    let further_rows: Vec<Vec<Vec<f64>>> = if plan.degrade > 0.0 {
-        (1..plan.recipe.condition().representation(&plan.aae).autoencoders())
-            .map(|m| inside.with_degraded_share(plan.degrade, copy_seed + m as u64))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut further_rows = inside.degraded_shares(plan.degrade, super::cross_corpus::DEGRADED_COPY, plan.aae.members);
+    let training_rows = further_rows.remove(0);
     let enrich = plan.recipe == Recipe::Enriched;
     let outside =
         if plan.out_of_context.is_empty() { None } else { Some(load_pool(&plan.out_of_context, &mut cache, sink, cancel, (0.15, 0.2))?) };
