@@ -485,43 +485,47 @@ pub fn train_ensemble(
             calm_mean: None,
         });
     };
-    // The first autoencoder reports its stages as "embedding" and "autoencoder", the further
-    // members of an ensemble as "autoencoder 2", … (their own seeds: seed + 1, …).
-    let targets = enrichment_targets(train, outside, cfg, a, &x, device, "", on_epoch, &mut history, &mut diagnostics)?;
-    let (encoder, reps) = train_member(train, a, &x, targets.as_ref(), device, "", on_epoch, &mut history, &mut diagnostics)?;
-    let (code_normalizer, reps) = code_input(reps, train, a.code_per_speaker);
-    let tasks = fit_tasks(&reps, train, &cfg.grid)?;
-    let mut members = Vec::new();
-    for m in 1..cfg.representation.autoencoders() {
+    // The first autoencoder reports its stages as "embedding" and "autoencoder" (its epochs and
+    // diagnostics are the predictor's), the further members of an ensemble as "autoencoder 2",
+    // … (their own seeds: seed + 1, …).
+    let mut trained = Vec::new();
+    let mut first_targets = None;
+    for m in 0..cfg.representation.autoencoders() {
         let am = AaeConfig { seed: a.seed.wrapping_add(m as u64), ..a.clone() };
-        let stage = format!(" {}", m + 1);
-        let (mut history, mut diagnostics) = (Vec::new(), Diagnostics::default());
-        let own_rows = further_rows.get(m - 1).filter(|r| r.len() == train.rows.len() && r.as_slice() != train.rows);
+        let stage = if m == 0 { String::new() } else { format!(" {}", m + 1) };
+        let (mut member_history, mut member_diagnostics) = (Vec::new(), Diagnostics::default());
+        let own_rows =
+            m.checked_sub(1).and_then(|i| further_rows.get(i)).filter(|r| r.len() == train.rows.len() && r.as_slice() != train.rows);
         let member_set = LabelledSet { rows: own_rows.map_or(train.rows, |r| r.as_slice()), ..*train };
         let xm = own_rows.map(|_| standardised(&member_set));
         let xm = xm.as_ref().unwrap_or(&x);
         // Targets searched in a plain AAE's code depend on its seed, and any targets on the
-        // member's rows; the others are the same for every member, computed once above.
-        let own = if cfg.representation.embeds_first() || own_rows.is_some() {
-            enrichment_targets(&member_set, outside, cfg, &am, xm, device, &stage, on_epoch, &mut history, &mut diagnostics)?
+        // member's own rows; the others are the first member's.
+        let own = if m == 0 || cfg.representation.embeds_first() || own_rows.is_some() {
+            enrichment_targets(&member_set, outside, cfg, &am, xm, device, &stage, on_epoch, &mut member_history, &mut member_diagnostics)?
         } else {
             None
         };
-        let enrich = own.as_ref().or(targets.as_ref());
-        let (encoder, reps) = train_member(&member_set, &am, xm, enrich, device, &stage, on_epoch, &mut history, &mut diagnostics)?;
+        let enrich = own.as_ref().or(first_targets.as_ref());
+        let (encoder, reps) =
+            train_member(&member_set, &am, xm, enrich, device, &stage, on_epoch, &mut member_history, &mut member_diagnostics)?;
         let (code_normalizer, reps) = code_input(reps, &member_set, a.code_per_speaker);
         let tasks = fit_tasks(&reps, &member_set, &cfg.grid)?;
-        members.push(Member { encoder, code_normalizer, tasks });
+        if m == 0 {
+            (history, diagnostics, first_targets) = (member_history, member_diagnostics, own);
+        }
+        trained.push(Member { encoder, code_normalizer, tasks });
     }
+    let first = trained.remove(0);
     Ok(Predictor {
         input: cfg.input,
         normalizer,
         normalization: cfg.normalization,
         clip: cfg.clip,
-        encoder: Some(encoder),
-        code_normalizer: Some(code_normalizer),
-        tasks,
-        members,
+        encoder: Some(first.encoder),
+        code_normalizer: Some(first.code_normalizer),
+        tasks: first.tasks,
+        members: trained,
         history,
         append_features: a.append_features,
         diagnostics,
