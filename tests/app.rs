@@ -205,6 +205,7 @@ fn train_tab_trains_reports_and_activates_a_model() {
         t.dims = 4;
         t.name = "tiny".into();
         t.device = valar::model::DeviceChoice::Cpu;
+        t.input = valar::classify::InputFeatures::LevelFree;
     }
     h.get_by_label("Start training").click();
     run_until(&mut h, 300, "training", |a| !a.train.is_running() && (a.train.saved.is_some() || a.train.failed.is_some()));
@@ -213,6 +214,8 @@ fn train_tab_trains_reports_and_activates_a_model() {
     let saved = st.train.saved.clone().unwrap();
     assert_eq!(saved, tmp.path().join("models/tiny"));
     assert!(saved.join("model.json").is_file() && saved.join("encoder.bpk").is_file());
+    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(saved.join("model.json")).unwrap()).unwrap();
+    assert_eq!(meta["input"], "level-free", "the tab's input choice reaches the model");
     assert_eq!(st.model.as_ref().map(|m| m.path.clone()), Some(saved), "the new model is active");
     assert!(st.train.losses.iter().any(|(s, _)| s == "autoencoder"), "loss curves were reported");
     let report = st.train.report.clone().expect("a leave-one-speaker-out report");

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use crossbeam_channel::Receiver;
 
 use super::{ActiveModel, Message, Notifier, TabContext, View};
-use crate::classify::Normalization;
 use crate::classify::bundle::BANK_FILE;
+use crate::classify::{InputFeatures, Normalization};
 use crate::jobs::train::{self, CheckLine, Recipe, TrainPlan, Trained};
 use crate::jobs::{CancelToken, Event, JobError};
 use crate::model::{AaeConfig, DeviceChoice, EpochLosses};
@@ -35,6 +35,8 @@ pub struct TrainTab {
     /// How the training rows are standardised (a per-speaker model is meant for adapted
     /// labelling).
     pub normalization: Normalization,
+    /// The functionals the model reads: all 88, or only what a recording's level does not move.
+    pub input: InputFeatures,
     pub device: DeviceChoice,
     pub name: String,
     pub evaluate: bool,
@@ -59,6 +61,7 @@ impl Default for TrainTab {
             epochs: plan.aae.epochs,
             learning_rate: plan.aae.learning_rate,
             normalization: plan.normalization,
+            input: plan.input,
             device: plan.device,
             name: plan.output.display().to_string(),
             evaluate: true,
@@ -113,6 +116,7 @@ impl TrainTab {
                 ..TrainPlan::default().aae
             },
             normalization: self.normalization,
+            input: self.input,
             device: self.device,
             check: self.evaluate,
             output: services.user_models.join(name),
@@ -258,6 +262,22 @@ impl TrainTab {
                     )
                     .labelled_by(name.id);
                 ui.end_row();
+                let name = ui.label("Input");
+                egui::ComboBox::from_id_salt("train-input")
+                    .selected_text(input_text(self.input))
+                    .show_ui(ui, |ui| {
+                        for i in [InputFeatures::All, InputFeatures::LevelFree] {
+                            ui.selectable_value(&mut self.input, i, input_text(i));
+                        }
+                    })
+                    .response
+                    .on_hover_text(
+                        "All 88 keep the recording level, a real cue within one studio. Level-free reads nothing a \
+                         microphone's gain moves (loudness relative to its mean; flux means and sound level left out): \
+                         the bundled model's choice for voices from other rooms and microphones.",
+                    )
+                    .labelled_by(name.id);
+                ui.end_row();
                 let name = ui.label("Device");
                 egui::ComboBox::from_id_salt("train-device")
                     .selected_text(format!("{:?}", self.device))
@@ -351,5 +371,13 @@ fn normalization_text(n: Normalization) -> &'static str {
         Normalization::Global => "global (one recording, unknown speakers)",
         Normalization::PerCorpus => "per corpus (each corpus by its own statistics)",
         Normalization::PerSpeaker => "per speaker (label adapted per folder)",
+    }
+}
+
+/// The Train tab's words for the functionals a model reads.
+fn input_text(i: InputFeatures) -> &'static str {
+    match i {
+        InputFeatures::All => "all 88 functionals",
+        InputFeatures::LevelFree => "level-free (ignores the recording level)",
     }
 }
