@@ -327,7 +327,7 @@ impl TrainTab {
                 Some(r) if !r.is_empty() => {
                     egui::Grid::new("train-report").striped(true).show(ui, |ui| {
                         ui.label("task");
-                        ui.label("baseline (88 features)");
+                        ui.label("baseline (the features alone)");
                         ui.label("this model");
                         ui.end_row();
                         for line in r {
